@@ -1,0 +1,894 @@
+"""One pass over a uv cache: a `Snapshot` of buckets, archives, entries, temporary dirs, owners.
+
+The work splits in two and runs concurrently:
+
+- *units* (each archive in archive-v0, each temporary directory, each first-level part of the
+  buckets without links) go to a pool of walker processes (`core.workers`, `core.walk`);
+- the *link buckets* (wheels, sdists, environments) are walked by a thread here, reading every
+  link as uv's prune does (uv-cache-format §6, "Archive garbage collection").
+
+Sizes are allocated bytes with every inode counted once, so `total_bytes` equals
+`uv cache size` (uv-cache-format §6). Archives are referenced when a link in a *current* wheels or
+sdists bucket resolves to them: links in stale buckets do not count, because prune removes those
+buckets before it collects references. Nothing raises for what is found inside the cache:
+unreadable directories, odd names, vanishing files are recorded in the snapshot.
+
+`scan()` is a generator: it yields `Progress` and returns the `Snapshot` (StopIteration.value);
+`run_scan()` drives it to the end.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+import time
+from array import array
+from collections.abc import Callable, Generator
+from dataclasses import dataclass, field, replace
+
+from uv_cache_inspector.core import links as L
+from uv_cache_inspector.core.errors import (
+    CacheNotFoundError,
+    CacheUnreadableError,
+    CancelledError,
+    NotACacheError,
+)
+from uv_cache_inspector.core.inodes import InodeSet
+from uv_cache_inspector.core.layout import (
+    CACHEDIR_TAG_SIGNATURE,
+    LINK_BUCKET_KINDS,
+    NEWEST_KNOWN,
+    ROOT_CONTROL_FILES,
+    BucketSet,
+    buckets_for,
+    classify,
+    format_version,
+    parse_bucket,
+)
+from uv_cache_inspector.core.model import (
+    Archive,
+    ArchiveKind,
+    Bucket,
+    BucketStatus,
+    CancelToken,
+    Entry,
+    LinkState,
+    Mark,
+    Owner,
+    Problem,
+    Progress,
+    RootItem,
+    SdistShard,
+    Snapshot,
+    TmpDir,
+)
+from uv_cache_inspector.core.walk import UnitResult, walk_unit
+from uv_cache_inspector.core.workers import Unit, WorkerPool, chunked, default_worker_count
+
+_HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
+# Below this many units, starting processes costs more than it saves.
+POOL_MIN_UNITS = 48
+# Names and extensions uv's reference walk skips (uv-cache-format §6).
+_SKIP_NAMES = frozenset({"src", ".lock", ".gitignore"})
+_SKIP_EXTS = frozenset({"lock", "whl", "http", "rev", "msgpack"})
+_INDEX_WITH_DIGEST = frozenset({"index", "url", "path", "git", "editable"})
+
+
+def _alloc(st: os.stat_result) -> int:
+    return st.st_blocks * 512 if _HAS_BLOCKS else st.st_size
+
+
+def _ext(name: str) -> str:
+    # Rust's Path::extension: after the last dot, and a leading dot does not count.
+    base = name[1:] if name.startswith(".") else name
+    return base.rpartition(".")[2].lower() if "." in base else ""
+
+
+def _is_tmp(name: str) -> bool:
+    return name.startswith(".tmp")
+
+
+def _owner_tuple(st: os.stat_result) -> tuple[int, int, int]:
+    return st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)
+
+
+@dataclass
+class _Tally:
+    bytes: int = 0
+    files: int = 0
+    dirs: int = 0
+
+
+@dataclass
+class _LinkWalk:
+    """What the link-bucket thread found."""
+
+    entries: list[Entry] = field(default_factory=list)
+    shards: list[SdistShard] = field(default_factory=list)
+    marks: list[Mark] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+    units: list[tuple[UnitResult, str, str]] = field(default_factory=list)  # (result, bucket, role)
+    tallies: dict[str, _Tally] = field(default_factory=dict)
+    linked_ino: array[int] = field(default_factory=lambda: array("Q"))
+    linked_bytes: array[int] = field(default_factory=lambda: array("Q"))
+    dev: int = 0
+    vanished: int = 0
+    error: BaseException | None = None
+
+
+@dataclass
+class _UnitInfo:
+    bucket: str  # bucket name, or "" for root-level items
+    role: str  # "archive" | "tmp" | "tree" | "dir"
+    location: str  # for tmp: "root" or the bucket
+
+
+class _Scanner:
+    def __init__(
+        self,
+        root: str,
+        bucket_set: BucketSet,
+        uv_version: str | None,
+        token: CancelToken,
+        workers: int | None,
+        link_style: str,
+        read_pointers: bool,
+    ) -> None:
+        self.root = root
+        self.bucket_set = bucket_set
+        self.token = token
+        self.workers = default_worker_count() if workers is None else workers
+        self.read_pointers = read_pointers
+        self.now = time.time()
+        self.snap = Snapshot(
+            root=root,
+            real_root=root,
+            scanned_at=self.now,
+            link_style=link_style,
+            uv_version=uv_version,
+        )
+        self.inodes = InodeSet()
+        self.units: list[Unit] = []
+        self.unit_info: dict[str, _UnitInfo] = {}
+        self.tallies: dict[str, _Tally] = {}
+        self.archive_names: set[str] = set()
+        self.archive_dir = ""
+        self.archive_dir_real = ""
+
+    # -- phase 1: the root ------------------------------------------------------------------
+
+    def open_root(self) -> None:
+        root = self.root
+        try:
+            st = os.stat(root)
+        except FileNotFoundError as exc:
+            raise CacheNotFoundError(f"uv has not created a cache at {root}") from exc
+        except NotADirectoryError as exc:
+            raise NotACacheError(f"{root} is not a directory") from exc
+        except PermissionError as exc:
+            raise CacheUnreadableError(
+                f"cannot open {root}: permission denied (os error {exc.errno})"
+            ) from exc
+        except OSError as exc:
+            raise CacheUnreadableError(f"cannot open {root}: {exc.strerror or exc}") from exc
+        if not stat.S_ISDIR(st.st_mode):
+            raise NotACacheError(f"{root} is a file, not a cache directory")
+        snap = self.snap
+        snap.real_root = os.path.realpath(root)
+        snap.root_is_symlink = os.path.islink(root)
+        snap.root_owner = Owner.from_stat(st)
+        snap.root_device = st.st_dev
+        snap.total_bytes = _alloc(st)
+        snap.total_dirs = 1
+        self.root_st = st
+
+    def list_root(self) -> None:
+        snap = self.snap
+        real = snap.real_root
+        root_owner = _owner_tuple(self.root_st)
+        try:
+            with os.scandir(real) as it:
+                items = list(it)
+        except PermissionError as exc:
+            raise CacheUnreadableError(
+                f"cannot list {self.root}: permission denied (os error {exc.errno})"
+            ) from exc
+        except OSError as exc:
+            raise CacheUnreadableError(f"cannot list {self.root}: {exc.strerror or exc}") from exc
+        for e in sorted(items, key=lambda e: e.name):
+            name = e.name
+            path = os.path.join(real, name)
+            try:
+                st = e.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                snap.vanished += 1
+                continue
+            except OSError as exc:
+                snap.problems.append(Problem("unreadable", path, str(exc)))
+                continue
+            owner = Owner.from_stat(st)
+            self._mark_root_item(path, st, root_owner)
+            if stat.S_ISLNK(st.st_mode):
+                self._root_symlink(name, path, st, owner)
+                continue
+            is_dir = stat.S_ISDIR(st.st_mode)
+            if name in ROOT_CONTROL_FILES and not is_dir:
+                snap.root_items.append(RootItem(name, "control", owner))
+                self._count_file(st)
+                if name == "CACHEDIR.TAG":
+                    snap.has_tag = True
+                    data = L.read_small(path, 4096)
+                    snap.tag_valid = isinstance(data, bytes) and data.startswith(
+                        CACHEDIR_TAG_SIGNATURE
+                    )
+                continue
+            if _is_tmp(name):
+                snap.root_items.append(RootItem(name, "tmp", owner))
+                self._add_unit(path, "tmp", root_owner, _UnitInfo("", "tmp", "root"))
+                continue
+            parsed = parse_bucket(name) if is_dir else None
+            if parsed is not None:
+                snap.root_items.append(RootItem(name, "bucket", owner))
+                self._bucket(name, path, st, parsed[0])
+                continue
+            kind = "dir" if is_dir else ("file" if stat.S_ISREG(st.st_mode) else "other")
+            snap.root_items.append(RootItem(name, kind, owner))
+            if is_dir:
+                self._add_unit(path, "tree", root_owner, _UnitInfo("", "dir", "root"))
+            else:
+                self._count_file(st)
+
+    def _mark_root_item(
+        self, path: str, st: os.stat_result, root_owner: tuple[int, int, int]
+    ) -> None:
+        # Buckets and files at the root are not units of their own, so their change points are
+        # recorded here (a unit records its own root against the parent we pass it).
+        uid, gid, mode = root_owner
+        if stat.S_ISDIR(st.st_mode) and parse_bucket(os.path.basename(path)):
+            if (st.st_uid, st.st_gid) != (uid, gid):
+                self.pending_root_marks.append((path, "owner", st))
+            elif stat.S_IMODE(st.st_mode) != mode:
+                self.pending_root_marks.append((path, "mode", st))
+        elif not stat.S_ISDIR(st.st_mode) and (st.st_uid, st.st_gid) != (uid, gid):
+            self.pending_root_marks.append((path, "owner", st))
+
+    pending_root_marks: list[tuple[str, str, os.stat_result]]
+
+    def _root_symlink(self, name: str, path: str, st: os.stat_result, owner: Owner) -> None:
+        # A symlinked bucket: uv follows it for its own reads and writes; `uv cache size` does
+        # not (it counts the link). Record it; walk its target for entries, not for the total.
+        try:
+            target = os.readlink(path)
+        except OSError:
+            target = None
+        self.snap.root_items.append(RootItem(name, "symlink", owner, True, target))
+        self._count_file(st)
+        parsed = parse_bucket(name)
+        if parsed is not None and os.path.isdir(path):
+            self._bucket(name, path, os.stat(path), parsed[0], is_symlink=True)
+
+    def _count_file(self, st: os.stat_result) -> None:
+        b = _alloc(st)
+        if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
+            if not self.inodes.add_one(st.st_dev, st.st_ino, b):
+                b = 0
+        self.snap.total_bytes += b
+        if stat.S_ISDIR(st.st_mode):
+            self.snap.total_dirs += 1
+        else:
+            self.snap.total_files += 1
+
+    def _bucket(
+        self, name: str, path: str, st: os.stat_result, kind: str, *, is_symlink: bool = False
+    ) -> None:
+        tally = self.tallies.setdefault(name, _Tally())
+        tally.bytes += _alloc(st)
+        tally.dirs += 1
+        if not is_symlink:
+            self.snap.total_bytes += _alloc(st)
+            self.snap.total_dirs += 1
+        self.bucket_paths[name] = (path, st, kind, is_symlink)
+        if kind in LINK_BUCKET_KINDS or kind == "environments":
+            return  # walked by the link thread
+        owner = _owner_tuple(st)
+        try:
+            with os.scandir(path) as it:
+                children = [(e.name, e.path) for e in it]
+        except OSError as exc:
+            self.snap.marks.append(
+                Mark(path, "unreadable", Owner.from_stat(st), 0, 0, str(exc.strerror or exc))
+            )
+            return
+        if kind == "archive":
+            self.archive_dir = path
+            self.archive_dir_real = os.path.realpath(path)
+            self.archive_names = {n for n, _ in children}
+        for child_name, child_path in sorted(children):
+            if _is_tmp(child_name):
+                self._add_unit(child_path, "tmp", owner, _UnitInfo(name, "tmp", name))
+            elif kind == "archive":
+                self._add_unit(child_path, "archive", owner, _UnitInfo(name, "archive", name))
+            else:
+                self._add_unit(child_path, "tree", owner, _UnitInfo(name, "tree", name))
+
+    bucket_paths: dict[str, tuple[str, os.stat_result, str, bool]]
+
+    def _add_unit(
+        self, path: str, kind: str, parent_owner: tuple[int, int, int], info: _UnitInfo
+    ) -> None:
+        self.units.append((path, kind, parent_owner))
+        self.unit_info[path] = info
+
+    # -- phase 2: the link buckets (a thread) ------------------------------------------------
+
+    def walk_link_buckets(self, out: _LinkWalk) -> None:
+        try:
+            out.dev = self.snap.root_device or 0
+            for name, (path, st, kind, _sym) in sorted(self.bucket_paths.items()):
+                if self.token.cancelled:
+                    return
+                if kind in LINK_BUCKET_KINDS or kind == "environments":
+                    self._walk_link_bucket(name, kind, path, st, out)
+        except BaseException as exc:  # surfaced by the caller; never lost in a thread
+            out.error = exc
+
+    def _walk_link_bucket(
+        self, bucket: str, kind: str, path: str, bst: os.stat_result, out: _LinkWalk
+    ) -> None:
+        real_bucket = os.path.realpath(path)
+        tally = out.tallies.setdefault(bucket, _Tally())
+        # (dir path, rel parts, owner of the dir)
+        stack: list[tuple[str, tuple[str, ...], tuple[int, int, int]]] = [
+            (path, (), _owner_tuple(bst))
+        ]
+        while stack:
+            if self.token.cancelled:
+                return
+            dpath, parts, downer = stack.pop()
+            try:
+                with os.scandir(dpath) as it:
+                    entries = list(it)
+            except FileNotFoundError:
+                out.vanished += 1
+                continue
+            except OSError as exc:
+                try:
+                    owner: Owner | None = Owner.from_stat(os.lstat(dpath))
+                except OSError:
+                    owner = None
+                out.marks.append(Mark(dpath, "unreadable", owner, detail=str(exc.strerror)))
+                continue
+            names = {e.name for e in entries}
+            real_dir = os.path.join(real_bucket, *parts)
+            revision_dirs: list[str] = []
+            pointer = None
+            for e in entries:
+                name = e.name
+                full = os.path.join(dpath, name)
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    out.vanished += 1
+                    continue
+                except OSError as exc:
+                    out.problems.append(Problem("unreadable", full, str(exc.strerror or exc)))
+                    continue
+                mode = st.st_mode
+                b = _alloc(st)
+                if stat.S_ISDIR(mode):
+                    if _is_tmp(name):
+                        self._walk_inline(full, "tmp", downer, bucket, out)
+                        continue
+                    if (kind == "sdists" and name == "src") or (
+                        kind == "environments" and os.path.exists(os.path.join(full, "pyvenv.cfg"))
+                    ):
+                        self._walk_inline(full, "tree", downer, bucket, out)
+                        continue
+                    tally.bytes += b
+                    tally.dirs += 1
+                    child_owner = _owner_tuple(st)
+                    if (st.st_uid, st.st_gid) != downer[:2]:
+                        out.marks.append(Mark(full, "owner", Owner.from_stat(st)))
+                    elif child_owner[2] != downer[2]:
+                        out.marks.append(Mark(full, "mode", Owner.from_stat(st)))
+                    revision_dirs.append(name)
+                    stack.append((full, (*parts, name), child_owner))
+                    continue
+                tally.bytes += b
+                tally.files += 1
+                if stat.S_ISREG(mode) and st.st_nlink > 1:
+                    out.linked_ino.append(st.st_ino)
+                    out.linked_bytes.append(b)
+                if (st.st_uid, st.st_gid) != downer[:2]:
+                    out.marks.append(Mark(full, "owner", Owner.from_stat(st), 1, b))
+                if stat.S_ISLNK(mode):
+                    self._symlink_entry(bucket, kind, full, parts, name, real_dir, out)
+                elif stat.S_ISREG(mode):
+                    if name in {"revision.http", "revision.rev"}:
+                        pointer = name
+                    elif self.snap.link_style == "file" and _could_be_link(name):
+                        self._file_entry(bucket, kind, full, parts, name, st, out)
+                    elif self.read_pointers and _ext(name) in {"http", "rev", "msgpack"}:
+                        self._check_side_file(full, name, names, out)
+            if pointer is not None and kind in {"sdists", "built-wheels"}:
+                out.shards.append(
+                    self._shard(bucket, dpath, parts, pointer, sorted(revision_dirs))
+                )
+
+    def _walk_inline(
+        self, path: str, role: str, parent_owner: tuple[int, int, int], bucket: str,
+        out: _LinkWalk,
+    ) -> None:
+        res = walk_unit(path, role, parent_owner)
+        out.units.append((res, bucket, role))
+
+    def _resolve(self, raw: str, real_dir: str) -> tuple[LinkState, str | None]:
+        """Where a symlink lands, judged as uv's prune does: canonical path == an archive."""
+        lt = L.parse_symlink_target(raw)
+        target = os.path.normpath(os.path.join(real_dir, raw))
+        parent, base = os.path.split(target)
+        if parent in {self.archive_dir_real, self.archive_dir} and self.archive_dir:
+            if base in self.archive_names:
+                return LinkState.OK, base
+            return LinkState.DANGLING, lt.archive_id
+        # Through other symlinks or another spelling of the root: canonicalise, as uv does.
+        real = os.path.realpath(target)
+        parent, base = os.path.split(real)
+        if self.archive_dir_real and parent == self.archive_dir_real:
+            if base in self.archive_names:
+                return LinkState.OK, base
+            return LinkState.DANGLING, lt.archive_id
+        if lt.archive_id is not None and lt.absolute:
+            # An absolute link into some other cache's archive (uv < 0.11.17 wrote absolute
+            # links; the cache was moved or shared with a container, uv-cache-format §8).
+            return LinkState.MOVED, lt.archive_id
+        if not os.path.exists(real):
+            return LinkState.DANGLING, lt.archive_id
+        return LinkState.OUTSIDE, None
+
+    def _entry_fields(
+        self, kind: str, parts: tuple[str, ...], name: str
+    ) -> tuple[str, str, str | None, str | None]:
+        """(entry kind, index, package, version) from where a link sits and its name."""
+        index = ""
+        if parts:
+            index = parts[0]
+            if parts[0] in _INDEX_WITH_DIGEST and len(parts) > 1:
+                index = f"{parts[0]}/{parts[1]}"
+        stem = L.wheel_stem_name_version(name)
+        if kind == "environments":
+            return "environment", index, None, None
+        if kind in {"sdists", "built-wheels"}:
+            if stem:
+                return "sdist", index, L.normalize_name(stem[0]), stem[1]
+            return "sdist", index, None, None
+        # wheels: pypi/<pkg>/<key>, index|url/<digest>/<pkg>/<key>, git/<digest>/<sha>/<stem>
+        if stem:
+            return "wheel", index, L.normalize_name(stem[0]), stem[1]
+        package = parts[-1] if len(parts) >= 2 and parts[0] != "git" else None
+        version = L.wheel_key_version(package or "", name)
+        return "wheel", index, L.normalize_name(package) if package else None, version
+
+    def _symlink_entry(
+        self, bucket: str, kind: str, full: str, parts: tuple[str, ...], name: str,
+        real_dir: str, out: _LinkWalk,
+    ) -> None:
+        if name in _SKIP_NAMES or _ext(name) in _SKIP_EXTS:
+            return
+        try:
+            raw = os.readlink(full)
+        except OSError as exc:
+            out.problems.append(Problem("unreadable", full, str(exc.strerror or exc)))
+            return
+        state, aid = self._resolve(raw, real_dir)
+        ekind, index, package, version = self._entry_fields(kind, parts, name)
+        out.entries.append(
+            Entry(bucket, full, ekind, index, package, version, aid, state, raw, "symlink")
+        )
+
+    def _file_entry(
+        self, bucket: str, kind: str, full: str, parts: tuple[str, ...], name: str,
+        st: os.stat_result, out: _LinkWalk,
+    ) -> None:
+        """A Windows link file (uv-cache-format §3): `archive-v0/<id>` as UTF-8 text."""
+        if st.st_size > 4096:
+            return
+        data = L.read_small(full, 4096)
+        ekind, index, package, version = self._entry_fields(kind, parts, name)
+        if isinstance(data, L.Corrupt):
+            out.problems.append(Problem("unreadable", full, data.reason))
+            return
+        parsed = L.parse_link_file(data)
+        if isinstance(parsed, L.Corrupt):
+            if parts:  # where a link belongs; uv ignores it, the user should know
+                out.entries.append(
+                    Entry(bucket, full, ekind, index, package, version, None, LinkState.CORRUPT,
+                          data[:80].decode("utf-8", "replace"), "file")
+                )
+            return
+        if parsed.archive_version != 0:
+            state = LinkState.STALE_VERSION
+        elif parsed.archive_id in self.archive_names:
+            state = LinkState.OK
+        else:
+            state = LinkState.DANGLING
+        out.entries.append(
+            Entry(bucket, full, ekind, index, package, version, parsed.archive_id, state,
+                  parsed.raw, "file")
+        )
+
+    def _check_side_file(self, full: str, name: str, names: set[str], out: _LinkWalk) -> None:
+        data = L.read_small(full)
+        if isinstance(data, L.Corrupt):
+            out.problems.append(Problem("unreadable", full, data.reason))
+            return
+        ext = _ext(name)
+        result: object
+        if ext == "http":
+            result = L.parse_http_archive(data)
+        elif ext == "rev":
+            result = L.parse_rev(data)
+        else:  # .msgpack in wheels: cached METADATA inside the .http container
+            result = L.http_payload(data)
+            if not isinstance(result, L.Corrupt) and not result:
+                result = L.Corrupt("empty payload")
+        if isinstance(result, L.Corrupt):
+            out.problems.append(Problem("corrupt", full, result.reason))
+        elif isinstance(result, L.ArchivePointer):
+            key = name.rsplit(".", 1)[0]
+            if result.version == 0 and result.id not in self.archive_names and key in names:
+                out.problems.append(
+                    Problem("pointer-dangling", full, f"names archive {result.id}, which is gone")
+                )
+
+    def _shard(
+        self, bucket: str, dpath: str, parts: tuple[str, ...], pointer: str,
+        revisions: list[str],
+    ) -> SdistShard:
+        data = L.read_small(os.path.join(dpath, pointer))
+        problem = None
+        current: str | None = None
+        if isinstance(data, L.Corrupt):
+            problem = data.reason
+        else:
+            parsed = (
+                L.parse_revision_http(data) if pointer.endswith(".http")
+                else L.parse_revision_rev(data)
+            )
+            if isinstance(parsed, L.Corrupt):
+                problem = parsed.reason
+            else:
+                current = parsed
+        index = parts[0] if parts else ""
+        package = version = None
+        if parts and parts[0] in _INDEX_WITH_DIGEST and len(parts) > 1:
+            index = f"{parts[0]}/{parts[1]}"
+            rest = parts[2:]
+        else:
+            rest = parts[1:]
+        if parts and parts[0] in {"pypi", "index"} and rest:
+            package = L.normalize_name(rest[0])
+            version = rest[1] if len(rest) > 1 else None
+        return SdistShard(
+            bucket, dpath, index, package, version, current, tuple(revisions), problem
+        )
+
+    # -- phase 3: merge ------------------------------------------------------------------------
+
+    def merge_unit(self, res: UnitResult, bucket: str, role: str, location: str) -> None:
+        snap = self.snap
+        dup = self.inodes.add_many(res.dev, res.linked_ino, res.linked_bytes)
+        effective = res.bytes - dup
+        counted = not self._in_symlinked_bucket(bucket)
+        if counted:
+            snap.total_bytes += effective
+            snap.total_files += res.files + res.symlinks + res.others
+            snap.total_dirs += res.dirs + (1 if res.is_dir and res.exists else 0)
+        snap.vanished += res.vanished
+        if bucket:
+            tally = self.tallies.setdefault(bucket, _Tally())
+            tally.bytes += effective
+            tally.files += res.files + res.symlinks + res.others
+            tally.dirs += res.dirs + (1 if res.is_dir and res.exists else 0)
+        for rel, reason, uid, gid, mode, is_dir, files, nbytes, detail in res.marks:
+            path = os.path.join(res.path, rel) if rel else res.path
+            snap.marks.append(
+                Mark(path, reason, Owner(uid, gid, mode, is_dir), files, nbytes, detail)
+            )
+        if res.marks_dropped:
+            snap.problems.append(
+                Problem("error", res.path, f"{res.marks_dropped} more ownership changes not shown")
+            )
+        for kind, rel, detail in res.problems:
+            snap.problems.append(Problem(kind, os.path.join(res.path, rel) if rel else res.path,
+                                         detail))
+        if not res.exists:
+            return
+        owner = Owner(res.uid, res.gid, res.mode & 0o7777, res.is_dir)
+        if role == "tmp":
+            newest = max(res.max_mtime, res.max_atime if not res.is_dir else 0.0)
+            snap.tmp_dirs.append(
+                TmpDir(res.path, location, res.bytes, res.files,
+                       max(0.0, self.now - newest), owner, res.is_dir)
+            )
+        elif role == "archive":
+            self.archive_results.append(res)
+        elif role == "dir":
+            self.root_sizes[os.path.basename(res.path)] = res.bytes
+
+    archive_results: list[UnitResult]
+    root_sizes: dict[str, int]
+
+    def _in_symlinked_bucket(self, bucket: str) -> bool:
+        info = self.bucket_paths.get(bucket)
+        return bool(info and info[3])
+
+    def build_archives(self, link_walk: _LinkWalk) -> None:
+        snap = self.snap
+        current_link_buckets = {
+            f"{k}-v{v}"
+            for k, versions in self.bucket_set.possible.items()
+            if k in LINK_BUCKET_KINDS
+            for v in versions
+        }
+        refs: dict[str, list[str]] = {}
+        stale_refs: dict[str, list[str]] = {}
+        env_refs: dict[str, list[str]] = {}
+        for e in link_walk.entries:
+            # uv counts symlinks on Unix and link files on Windows, nothing else (§6).
+            if e.state is not LinkState.OK or e.archive_id is None:
+                continue
+            if e.link_kind != snap.link_style:
+                continue
+            if e.kind == "environment":
+                env_refs.setdefault(e.archive_id, []).append(e.path)
+            elif e.bucket in current_link_buckets:
+                refs.setdefault(e.archive_id, []).append(e.path)
+            else:
+                stale_refs.setdefault(e.archive_id, []).append(e.path)
+        for res in self.archive_results:
+            aid = os.path.basename(res.path)
+            problems: list[str] = []
+            package = version = None
+            if not res.is_dir:
+                kind = ArchiveKind.FILE
+                problems.append("not a directory")
+            elif any(n == "pyvenv.cfg" for n in res.top):
+                kind = ArchiveKind.ENVIRONMENT
+            elif res.dist_info:
+                kind = ArchiveKind.WHEEL
+                names = [L.dist_info_name_version(n) for n, _ in res.dist_info]
+                parsed = [n for n in names if n]
+                if parsed:
+                    package, version = L.normalize_name(parsed[0][0]), parsed[0][1]
+                if len(res.dist_info) > 1:
+                    problems.append("more than one .dist-info directory")
+                if not all(has for _, has in res.dist_info):
+                    problems.append("incomplete: no RECORD in its .dist-info")
+            else:
+                kind = ArchiveKind.UNKNOWN
+                problems.append("empty" if not res.top else "incomplete: no .dist-info")
+            referrers = tuple(refs.get(aid, ()))
+            for ref in referrers:
+                ent_pkg = self._entry_package(ref, link_walk)
+                if package and ent_pkg and ent_pkg != package:
+                    problems.append(f"linked as {ent_pkg} but contains {package}")
+                    break
+            if package is None and referrers:
+                package = self._entry_package(referrers[0], link_walk)
+            snap.archives.append(
+                Archive(
+                    id=aid,
+                    path=res.path,
+                    kind=kind,
+                    package=package,
+                    version=version,
+                    bytes=res.bytes,
+                    shared_bytes=res.shared_bytes,
+                    files=res.files,
+                    referenced=bool(referrers),
+                    referrers=referrers,
+                    owner=Owner(res.uid, res.gid, res.mode & 0o7777, res.is_dir),
+                    last_used=res.max_atime or None,
+                    modified=res.max_mtime or None,
+                    problems=tuple(problems),
+                    dist_info=tuple(n for n, _ in res.dist_info),
+                    stale_referrers=tuple(stale_refs.get(aid, ())),
+                    environment_referrers=tuple(env_refs.get(aid, ())),
+                )
+            )
+        snap.archives.sort(key=lambda a: (a.package or "~", a.version or "", a.id))
+
+    def _entry_package(self, path: str, link_walk: _LinkWalk) -> str | None:
+        if not hasattr(self, "_entry_by_path"):
+            self._entry_by_path = {e.path: e for e in link_walk.entries}
+        e = self._entry_by_path.get(path)
+        return e.package if e else None
+
+    def build_buckets(self) -> None:
+        snap = self.snap
+        for name, (path, st, kind, is_symlink) in sorted(self.bucket_paths.items()):
+            status, note = classify(name, self.bucket_set)
+            parsed = parse_bucket(name)
+            tally = self.tallies.get(name, _Tally())
+            snap.buckets.append(
+                Bucket(
+                    name=name,
+                    kind=kind,
+                    version=parsed[1] if parsed else None,
+                    status=status,
+                    path=path,
+                    bytes=tally.bytes,
+                    files=tally.files,
+                    dirs=tally.dirs,
+                    owner=Owner.from_stat(st),
+                    is_symlink=is_symlink,
+                    device=st.st_dev,
+                    note=note,
+                )
+            )
+
+
+def _could_be_link(name: str) -> bool:
+    return not name.startswith(".") and _ext(name) not in _SKIP_EXTS and name not in _SKIP_NAMES
+
+
+def default_link_style() -> str:
+    return "file" if os.name == "nt" else "symlink"
+
+
+def scan(
+    root: str,
+    *,
+    bucket_set: BucketSet | None = None,
+    uv_version: str | None = None,
+    cancel: CancelToken | None = None,
+    workers: int | None = None,
+    link_style: str | None = None,
+    read_pointers: bool = False,
+) -> Generator[Progress, None, Snapshot]:
+    """Scan the cache at `root`. Yields Progress; returns the Snapshot.
+
+    Raises CacheNotFoundError / NotACacheError / CacheUnreadableError for the root itself and
+    CancelledError when `cancel` fires; everything below the root is recorded, never raised.
+    """
+    t0 = time.perf_counter()
+    token = cancel or CancelToken()
+    if bucket_set is None:
+        bucket_set = buckets_for(NEWEST_KNOWN)
+    if uv_version is None:
+        uv_version = format_version(bucket_set.uv_version)
+    s = _Scanner(
+        root, bucket_set, uv_version, token, workers,
+        link_style or default_link_style(), read_pointers,
+    )
+    s.pending_root_marks = []
+    s.bucket_paths = {}
+    s.archive_results = []
+    s.root_sizes = {}
+    yield Progress("opening", message=root)
+    s.open_root()
+    s.list_root()
+    snap = s.snap
+    for path, reason, st in s.pending_root_marks:
+        snap.marks.append(Mark(path, reason, Owner.from_stat(st)))
+    if token.cancelled:
+        raise CancelledError("scan cancelled")
+
+    link_walk = _LinkWalk()
+    thread = threading.Thread(
+        target=s.walk_link_buckets, args=(link_walk,), name="uvci-link-walk", daemon=True
+    )
+    thread.start()
+
+    total_units = len(s.units)
+    done = 0
+    yield Progress("scanning", 0, total_units, snap.total_bytes, "reading the cache")
+    use_pool = s.workers > 1 and total_units >= POOL_MIN_UNITS
+    pool: WorkerPool | None = None
+    if use_pool:
+        try:
+            pool = WorkerPool(s.workers)
+        except OSError:
+            pool = None
+    try:
+        if pool is not None:
+            for results in pool.run(chunked(s.units, s.workers)):
+                for res in results:
+                    info = s.unit_info[res.path]
+                    s.merge_unit(res, info.bucket, info.role, info.location)
+                done += len(results)
+                if token.cancelled:
+                    pool.kill()
+                    raise CancelledError("scan cancelled")
+                yield Progress("scanning", done, total_units, snap.total_bytes)
+        else:
+            last = time.perf_counter()
+            for path, kind, owner in s.units:
+                res = walk_unit(path, kind, owner)
+                info = s.unit_info[path]
+                s.merge_unit(res, info.bucket, info.role, info.location)
+                done += 1
+                if token.cancelled:
+                    raise CancelledError("scan cancelled")
+                now = time.perf_counter()
+                if now - last > 0.05:
+                    last = now
+                    yield Progress("scanning", done, total_units, snap.total_bytes)
+    finally:
+        if pool is not None:
+            pool.close()
+        if token.cancelled:
+            thread.join()
+
+    while thread.is_alive():
+        thread.join(0.1)
+        if token.cancelled:
+            thread.join()
+            raise CancelledError("scan cancelled")
+        yield Progress("scanning", done, total_units, snap.total_bytes, "reading links")
+    if link_walk.error is not None:
+        raise link_walk.error
+    if token.cancelled:
+        raise CancelledError("scan cancelled")
+
+    # Link buckets: their own files, then the subtrees the thread walked inline.
+    dup = s.inodes.add_many(
+        link_walk.dev, link_walk.linked_ino.tobytes(), link_walk.linked_bytes.tobytes()
+    )
+    for name, tally in link_walk.tallies.items():
+        if not s._in_symlinked_bucket(name):
+            snap.total_bytes += tally.bytes
+            snap.total_files += tally.files
+            snap.total_dirs += tally.dirs
+        t = s.tallies.setdefault(name, _Tally())
+        t.bytes += tally.bytes
+        t.files += tally.files
+        t.dirs += tally.dirs
+    snap.total_bytes -= dup
+    for res, bucket, role in link_walk.units:
+        s.merge_unit(res, bucket, role, bucket)
+    snap.entries = sorted(link_walk.entries, key=lambda e: e.path)
+    snap.shards = link_walk.shards
+    snap.marks.extend(link_walk.marks)
+    snap.problems.extend(link_walk.problems)
+    snap.vanished += link_walk.vanished
+    s.build_archives(link_walk)
+    s.build_buckets()
+    snap.tmp_dirs.sort(key=lambda t: t.path)
+    tmp_sizes = {os.path.basename(t.path): t.bytes for t in snap.tmp_dirs if t.location == "root"}
+    bucket_sizes = {b.name: b.bytes for b in snap.buckets}
+    snap.root_items = [
+        replace(
+            item,
+            bytes=s.root_sizes.get(item.name)
+            or tmp_sizes.get(item.name)
+            or bucket_sizes.get(item.name, 0),
+        )
+        for item in snap.root_items
+    ]
+    snap.marks.sort(key=lambda m: m.path)
+    snap.duration = time.perf_counter() - t0
+    yield Progress("done", total_units, total_units, snap.total_bytes)
+    return snap
+
+
+def run_scan(
+    root: str,
+    on_progress: Callable[[Progress], None] | None = None,
+    **kwargs: object,
+) -> Snapshot:
+    """Drive `scan()` to the end (for callers that do not need to interleave work)."""
+    gen = scan(root, **kwargs)  # type: ignore[arg-type]
+    while True:
+        try:
+            p = next(gen)
+        except StopIteration as stop:
+            result: Snapshot = stop.value
+            return result
+        if on_progress is not None:
+            on_progress(p)
+
+
+__all__ = ["BucketStatus", "default_link_style", "run_scan", "scan"]

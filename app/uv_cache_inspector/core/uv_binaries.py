@@ -1,0 +1,141 @@
+"""Find the uv executables on this machine and ask each for its version.
+
+The newest one decides which buckets are current (uv-cache-format §2, "Recommendation for your
+tool"); several different ones writing one cache is itself a finding (mixed-uv-versions).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from uv_cache_inspector.core.layout import Version, format_version, parse_version
+
+
+@dataclass(frozen=True, slots=True)
+class UvBinary:
+    path: str
+    version: Version | None
+    version_text: str
+    how_found: str  # "--uv", "PATH", "well-known location"
+
+    @property
+    def version_str(self) -> str:
+        return format_version(self.version) if self.version else "unknown"
+
+
+_EXE = "uv.exe" if sys.platform == "win32" else "uv"
+_version_cache: dict[tuple[str, int, int], tuple[Version | None, str]] = {}
+
+
+def well_known_locations(env: Mapping[str, str] | None = None) -> list[str]:
+    """Install locations of the standalone installer, pipx, cargo, Homebrew, system packages."""
+    env = os.environ if env is None else env
+    home = env.get("USERPROFILE" if sys.platform == "win32" else "HOME") or str(Path.home())
+    places = [
+        os.path.join(home, ".local", "bin", _EXE),
+        os.path.join(home, ".cargo", "bin", _EXE),
+        os.path.join(home, ".local", "pipx", "venvs", "uv", "bin", _EXE),
+        os.path.join(home, ".local", "share", "uv", "tools", "uv", "bin", _EXE),
+    ]
+    xdg_bin = env.get("XDG_BIN_HOME")
+    if xdg_bin:
+        places.append(os.path.join(xdg_bin, _EXE))
+    if sys.platform == "win32":
+        local = env.get("LOCALAPPDATA", "")
+        if local:
+            places.append(os.path.join(local, "Microsoft", "WinGet", "Links", _EXE))
+            places.append(os.path.join(local, "Programs", "uv", _EXE))
+        places.append(os.path.join(home, "scoop", "shims", _EXE))
+    else:
+        places += ["/usr/local/bin/uv", "/usr/bin/uv", "/opt/homebrew/bin/uv", "/snap/bin/uv"]
+    return places
+
+
+def _on_path(env: Mapping[str, str]) -> list[str]:
+    out = []
+    for d in env.get("PATH", "").split(os.pathsep):
+        if d:
+            candidate = os.path.join(d, _EXE)
+            if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+                out.append(candidate)
+    return out
+
+
+def ask_version(path: str, timeout: float = 10) -> tuple[Version | None, str]:
+    """`uv --version` -> ((0, 13, 9), 'uv 0.13.9 (...)'); cached by path, size and mtime."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        return None, f"cannot run: {exc.strerror or exc}"
+    key = (os.path.realpath(path), st.st_size, int(st.st_mtime))
+    if key in _version_cache:
+        return _version_cache[key]
+    try:
+        proc = subprocess.run(
+            [path, "--version"],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env={**os.environ, "NO_COLOR": "1"},
+            **({"creationflags": subprocess.CREATE_NO_WINDOW} if sys.platform == "win32" else {}),
+        )
+        text = (proc.stdout or proc.stderr).strip()
+        result = (parse_version(text) if proc.returncode == 0 else None), text
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        result = None, f"cannot run: {exc}"
+    _version_cache[key] = result
+    return result
+
+
+def find_uv_binaries(
+    explicit: Iterable[str] = (),
+    *,
+    env: Mapping[str, str] | None = None,
+    include_well_known: bool = True,
+) -> list[UvBinary]:
+    """Every distinct uv executable: explicit ones, then PATH order, then well-known places."""
+    env = os.environ if env is None else env
+    seen: set[str] = set()
+    found: list[UvBinary] = []
+
+    def add(path: str, how: str) -> None:
+        try:
+            real = os.path.realpath(path)
+        except OSError:
+            return
+        if real in seen or not os.path.isfile(real):
+            return
+        seen.add(real)
+        version, text = ask_version(path)
+        found.append(UvBinary(path, version, text, how))
+
+    for p in explicit:
+        add(p, "--uv")
+    for p in _on_path(env):
+        add(p, "PATH")
+    if include_well_known:
+        for p in well_known_locations(env):
+            if os.path.isfile(p):
+                add(p, "well-known location")
+    return found
+
+
+def newest(binaries: Iterable[UvBinary]) -> UvBinary | None:
+    best = None
+    for b in binaries:
+        if b.version is not None and (best is None or b.version > (best.version or (0, 0, 0))):
+            best = b
+    return best
+
+
+def first_on_path(binaries: Iterable[UvBinary]) -> UvBinary | None:
+    for b in binaries:
+        if b.how_found in {"--uv", "PATH"}:
+            return b
+    return None

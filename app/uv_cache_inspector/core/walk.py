@@ -1,0 +1,459 @@
+"""The walker: one subtree in, one aggregate out. Never follows a symlink. Also the scan worker.
+
+Speed matters here (the scan is benchmarked against `uv cache size`, uv-cache-format §6): the
+inner loop stats each entry once through a directory file descriptor (`fstatat`, one path
+component for the kernel to resolve), keeps sums instead of per-file objects, and stores the
+inode numbers of hard-linked files in flat `array('Q')` buffers, so memory grows with the number
+of units, not files. Spawned worker processes import only this module (see `worker_main`).
+
+Ownership and permissions are recorded as *marks* at the points where they change (a directory
+whose owner, group or mode differs from its parent's, a file whose owner differs from its
+directory's or that its owner cannot read, a directory that cannot be opened), with the count and
+size of what lies below: a root-owned tree of 100k files is one mark.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+from array import array
+from dataclasses import dataclass, field
+
+_IFMT = 0o170000
+_IFDIR = 0o040000
+_IFREG = 0o100000
+_IFLNK = 0o120000
+
+MAX_DEPTH = 200
+MAX_MARKS = 2000
+MAX_TOP_NAMES = 256
+
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXEC", 0)
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_USE_FD = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd and _NOFOLLOW != 0
+_HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
+
+
+@dataclass(slots=True)
+class UnitResult:
+    """The aggregate of one walked subtree (an archive, a temporary directory, a bucket part)."""
+
+    path: str
+    kind: str
+    exists: bool = True
+    is_dir: bool = True
+    uid: int = -1
+    gid: int = -1
+    mode: int = 0  # full st_mode of the unit root
+    ino: int = 0
+    dev: int = 0
+    bytes: int = 0  # allocated bytes of everything, the unit root included, hardlinks in full
+    files: int = 0
+    dirs: int = 0
+    symlinks: int = 0
+    others: int = 0
+    max_atime: float = 0.0  # regular files only (directory atimes move when anyone lists them)
+    max_mtime: float = 0.0
+    linked_ino: bytes = b""  # array('Q') of inode numbers of files with st_nlink > 1
+    linked_bytes: bytes = b""  # array('Q') of their allocated bytes, same order
+    shared_bytes: int = 0
+    top: list[str] = field(default_factory=list)  # names directly below the unit root
+    top_truncated: bool = False
+    dist_info: list[tuple[str, bool]] = field(default_factory=list)  # (name, has RECORD)
+    # (relative path, reason, uid, gid, mode, is_dir, files below, bytes below, detail)
+    marks: list[tuple[str, str, int, int, int, bool, int, int, str]] = field(default_factory=list)
+    marks_dropped: int = 0
+    problems: list[tuple[str, str, str]] = field(default_factory=list)  # (kind, rel path, detail)
+    vanished: int = 0
+    other_devices: list[int] = field(default_factory=list)
+
+
+def _alloc(st: os.stat_result) -> int:
+    if _HAS_BLOCKS:
+        return st.st_blocks * 512
+    return st.st_size
+
+
+class _Marks:
+    """Change points, with totals below each; nested marks roll up into their ancestors."""
+
+    __slots__ = ("bytes", "dropped", "files", "items", "parents")
+
+    def __init__(self) -> None:
+        self.items: list[list[object]] = []
+        self.parents: list[int] = []
+        self.files: list[int] = []
+        self.bytes: list[int] = []
+        self.dropped = 0
+
+    def add(
+        self,
+        rel: str,
+        reason: str,
+        st: os.stat_result,
+        parent: int,
+        detail: str = "",
+    ) -> int:
+        if len(self.items) >= MAX_MARKS:
+            self.dropped += 1
+            return parent
+        is_dir = (st.st_mode & _IFMT) == _IFDIR
+        self.items.append([rel, reason, st.st_uid, st.st_gid, st.st_mode & 0o7777, is_dir, detail])
+        self.parents.append(parent)
+        self.files.append(0 if is_dir else 1)
+        self.bytes.append(0 if is_dir else _alloc(st))
+        return len(self.items) - 1
+
+    def finish(self) -> list[tuple[str, str, int, int, int, bool, int, int, str]]:
+        # Children are always created after their parents (depth-first), so one reverse pass
+        # adds every subtree into its nearest marked ancestor.
+        for i in range(len(self.items) - 1, -1, -1):
+            p = self.parents[i]
+            if p >= 0:
+                self.files[p] += self.files[i]
+                self.bytes[p] += self.bytes[i]
+        out = []
+        for i, (rel, reason, uid, gid, mode, is_dir, detail) in enumerate(self.items):
+            out.append(
+                (
+                    str(rel),
+                    str(reason),
+                    int(uid),  # type: ignore[call-overload]
+                    int(gid),  # type: ignore[call-overload]
+                    int(mode),  # type: ignore[call-overload]
+                    bool(is_dir),
+                    self.files[i],
+                    self.bytes[i],
+                    str(detail),
+                )
+            )
+        return out
+
+
+def walk_unit(
+    path: str,
+    kind: str = "tree",
+    parent_owner: tuple[int, int, int] | None = None,
+) -> UnitResult:
+    """Walk `path` (not following symlinks) and return its aggregate. Never raises for I/O.
+
+    `parent_owner` is (uid, gid, mode) of the directory that holds `path`: a unit whose own
+    owner or mode differs from it is itself a mark.
+    """
+    res = UnitResult(path=path, kind=kind)
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        res.exists = False
+        res.vanished = 1
+        return res
+    except OSError as exc:
+        res.exists = False
+        res.problems.append(("unreadable", "", _err(exc)))
+        return res
+    res.uid, res.gid, res.mode, res.ino, res.dev = (
+        st.st_uid,
+        st.st_gid,
+        st.st_mode,
+        st.st_ino,
+        st.st_dev,
+    )
+    res.bytes = _alloc(st)
+    res.max_mtime = st.st_mtime
+    marks = _Marks()
+    root_mark = -1
+    if parent_owner is not None:
+        puid, pgid, pmode = parent_owner
+        if st.st_uid != puid or st.st_gid != pgid:
+            root_mark = marks.add("", "owner", st, -1)
+        elif (st.st_mode & _IFMT) == _IFDIR and (st.st_mode & 0o7777) != pmode:
+            root_mark = marks.add("", "mode", st, -1)
+    fmt = st.st_mode & _IFMT
+    if fmt != _IFDIR:
+        res.is_dir = False
+        if fmt == _IFREG:
+            res.files = 1
+            res.max_atime = st.st_atime
+            if st.st_nlink > 1:
+                res.linked_ino = array("Q", [st.st_ino]).tobytes()
+                res.linked_bytes = array("Q", [res.bytes]).tobytes()
+                res.shared_bytes = res.bytes
+        elif fmt == _IFLNK:
+            res.symlinks = 1
+        else:
+            res.others = 1
+        res.marks = marks.finish()
+        return res
+    if _USE_FD:
+        _walk_fd(path, st, res, marks, root_mark)
+    else:
+        _walk_paths(path, st, res, marks, root_mark)
+    res.marks = marks.finish()
+    res.marks_dropped = marks.dropped
+    return res
+
+
+def _err(exc: OSError) -> str:
+    return f"{exc.strerror or exc} (os error {exc.errno})" if exc.errno else str(exc)
+
+
+def _walk_fd(
+    path: str,
+    root_st: os.stat_result,
+    res: UnitResult,
+    marks: _Marks,
+    root_mark: int,
+) -> None:
+    """The fast POSIX walk: scandir on a directory fd, fstatat per entry, no symlink followed."""
+    try:
+        rootfd = os.open(path, _DIR_FLAGS | _NOFOLLOW)
+    except FileNotFoundError:
+        res.vanished += 1
+        return
+    except OSError as exc:
+        marks.add("", "unreadable", root_st, root_mark, _err(exc))
+        return
+    lino = array("Q")
+    lblk = array("Q")
+    blocks = files = dirs = symlinks = others = vanished = 0
+    max_atime = 0.0
+    max_mtime = root_st.st_mtime
+    unit_dev = root_st.st_dev
+    seen_dirs = {root_st.st_ino}
+    top: list[str] = []
+    dist_info_dirs: dict[str, bool] = {}
+    is_archive = res.kind == "archive"
+    problems = res.problems
+    # Stack items: (relative path, depth, nearest mark, dir uid, dir gid, dir mode)
+    stack: list[tuple[str, int, int, int, int, int]] = [
+        ("", 0, root_mark, root_st.st_uid, root_st.st_gid, root_st.st_mode & 0o7777)
+    ]
+    try:
+        while stack:
+            rel, depth, mk, duid, dgid, dmode = stack.pop()
+            if rel:
+                try:
+                    dfd = os.open(rel, _DIR_FLAGS | _NOFOLLOW, dir_fd=rootfd)
+                except FileNotFoundError:
+                    vanished += 1
+                    continue
+                except PermissionError as exc:
+                    try:
+                        dst = os.stat(rel, dir_fd=rootfd, follow_symlinks=False)
+                        marks.add(rel, "unreadable", dst, mk, _err(exc))
+                    except OSError:
+                        problems.append(("unreadable", rel, _err(exc)))
+                    continue
+                except OSError as exc:
+                    problems.append(("unreadable", rel, _err(exc)))
+                    continue
+                prefix = rel + "/"
+            else:
+                dfd = rootfd
+                prefix = ""
+            record_top = is_archive and depth == 0
+            check_record = is_archive and depth == 1 and rel in dist_info_dirs
+            try:
+                with os.scandir(dfd) as it:
+                    for e in it:
+                        name = e.name
+                        try:
+                            st = e.stat(follow_symlinks=False)
+                        except FileNotFoundError:
+                            vanished += 1
+                            continue
+                        except OSError as exc:
+                            problems.append(("unreadable", prefix + name, _err(exc)))
+                            continue
+                        b = st.st_blocks * 512
+                        blocks += b
+                        m = st.st_mode
+                        fmt = m & _IFMT
+                        if fmt == _IFREG:
+                            files += 1
+                            if st.st_nlink > 1:
+                                lino.append(st.st_ino)
+                                lblk.append(b)
+                            t = st.st_atime
+                            if t > max_atime:
+                                max_atime = t
+                            t = st.st_mtime
+                            if t > max_mtime:
+                                max_mtime = t
+                            if st.st_uid != duid or st.st_gid != dgid:
+                                marks.add(prefix + name, "owner", st, mk)
+                            elif not m & 0o400:
+                                marks.add(prefix + name, "mode", st, mk)
+                            elif mk >= 0:
+                                marks.files[mk] += 1
+                                marks.bytes[mk] += b
+                            if check_record and name == "RECORD":
+                                dist_info_dirs[rel] = True
+                        elif fmt == _IFDIR:
+                            dirs += 1
+                            t = st.st_mtime
+                            if t > max_mtime:
+                                max_mtime = t
+                            child = prefix + name
+                            if record_top and name.endswith(".dist-info"):
+                                dist_info_dirs[child] = False
+                            key = st.st_ino if st.st_dev == unit_dev else (st.st_dev, st.st_ino)
+                            cmk = mk
+                            if st.st_dev != unit_dev and st.st_dev not in res.other_devices:
+                                res.other_devices.append(st.st_dev)
+                                cmk = marks.add(child, "mount", st, mk, "another filesystem")
+                            if key in seen_dirs:
+                                marks.add(child, "loop", st, mk, "directory seen twice")
+                                continue
+                            seen_dirs.add(key)
+                            if depth + 1 >= MAX_DEPTH:
+                                marks.add(child, "too-deep", st, mk, f"deeper than {MAX_DEPTH}")
+                                continue
+                            cmode = m & 0o7777
+                            if st.st_uid != duid or st.st_gid != dgid:
+                                cmk = marks.add(child, "owner", st, mk)
+                            elif cmode != dmode:
+                                cmk = marks.add(child, "mode", st, mk)
+                            stack.append((child, depth + 1, cmk, st.st_uid, st.st_gid, cmode))
+                        elif fmt == _IFLNK:
+                            symlinks += 1
+                            if st.st_uid != duid:
+                                marks.add(prefix + name, "owner", st, mk)
+                        else:
+                            others += 1
+                            marks.add(prefix + name, "special", st, mk, "not a file or directory")
+                        if record_top:
+                            if len(top) < MAX_TOP_NAMES:
+                                top.append(name)
+                            else:
+                                res.top_truncated = True
+            except FileNotFoundError:
+                vanished += 1
+            except OSError as exc:
+                problems.append(("unreadable", rel, _err(exc)))
+            finally:
+                if dfd != rootfd:
+                    os.close(dfd)
+    finally:
+        os.close(rootfd)
+    res.bytes += blocks
+    res.files, res.dirs, res.symlinks, res.others = files, dirs, symlinks, others
+    res.vanished += vanished
+    res.max_atime = max_atime
+    res.max_mtime = max_mtime
+    res.top = top
+    res.dist_info = sorted(dist_info_dirs.items())
+    res.shared_bytes = sum(lblk)
+    res.linked_ino = lino.tobytes()
+    res.linked_bytes = lblk.tobytes()
+
+
+def _walk_paths(
+    path: str,
+    root_st: os.stat_result,
+    res: UnitResult,
+    marks: _Marks,
+    root_mark: int,
+) -> None:
+    """The portable walk (Windows): path-based scandir; sizes are logical, not allocated."""
+    lino = array("Q")
+    lblk = array("Q")
+    is_archive = res.kind == "archive"
+    dist_info_dirs: dict[str, bool] = {}
+    stack: list[tuple[str, int, int]] = [("", 0, root_mark)]
+    while stack:
+        rel, depth, mk = stack.pop()
+        full = os.path.join(path, rel) if rel else path
+        try:
+            it = os.scandir(full)
+        except FileNotFoundError:
+            res.vanished += 1
+            continue
+        except OSError as exc:
+            try:
+                marks.add(rel, "unreadable", os.lstat(full), mk, _err(exc))
+            except OSError:
+                res.problems.append(("unreadable", rel, _err(exc)))
+            continue
+        with it:
+            for e in it:
+                child = os.path.join(rel, e.name) if rel else e.name
+                try:
+                    st = e.stat(follow_symlinks=False)
+                except FileNotFoundError:
+                    res.vanished += 1
+                    continue
+                except OSError as exc:
+                    res.problems.append(("unreadable", child, _err(exc)))
+                    continue
+                b = _alloc(st)
+                res.bytes += b
+                fmt = st.st_mode & _IFMT
+                if is_archive and depth == 0 and len(res.top) < MAX_TOP_NAMES:
+                    res.top.append(e.name)
+                if fmt == _IFDIR and not e.is_symlink() and not _is_junction(e):
+                    res.dirs += 1
+                    res.max_mtime = max(res.max_mtime, st.st_mtime)
+                    if is_archive and depth == 0 and e.name.endswith(".dist-info"):
+                        dist_info_dirs[child] = False
+                    if depth + 1 >= MAX_DEPTH:
+                        marks.add(child, "too-deep", st, mk, f"deeper than {MAX_DEPTH}")
+                        continue
+                    stack.append((child, depth + 1, mk))
+                elif fmt == _IFREG:
+                    res.files += 1
+                    res.max_atime = max(res.max_atime, st.st_atime)
+                    res.max_mtime = max(res.max_mtime, st.st_mtime)
+                    if st.st_nlink > 1:
+                        lino.append(st.st_ino)
+                        lblk.append(b)
+                    if mk >= 0:
+                        marks.files[mk] += 1
+                        marks.bytes[mk] += b
+                    if is_archive and depth == 1 and e.name == "RECORD" and rel in dist_info_dirs:
+                        dist_info_dirs[rel] = True
+                elif fmt == _IFLNK or e.is_symlink():
+                    res.symlinks += 1
+                else:
+                    res.others += 1
+    res.dist_info = sorted(dist_info_dirs.items())
+    res.shared_bytes = sum(lblk)
+    res.linked_ino = lino.tobytes()
+    res.linked_bytes = lblk.tobytes()
+
+
+def _is_junction(entry: os.DirEntry[str]) -> bool:
+    is_junction = getattr(entry, "is_junction", None)
+    return bool(is_junction()) if is_junction is not None else False
+
+
+def walk_many(units: list[tuple[str, str, tuple[int, int, int] | None]]) -> list[UnitResult]:
+    return [walk_unit(p, k, o) for p, k, o in units]
+
+
+WORKER_FLAG = "--uvci-walk-worker"
+
+
+def worker_main() -> None:
+    """A scan worker: reads length-prefixed pickled unit lists on stdin, answers on stdout.
+
+    Spawned by core.scan with the inspector's own interpreter; it is trusted input from our own
+    parent process, never from the cache.
+    """
+    inp = sys.stdin.buffer
+    out = sys.stdout.buffer
+    while True:
+        header = inp.read(8)
+        if len(header) < 8:
+            return
+        size = int.from_bytes(header, "little")
+        units = pickle.loads(inp.read(size))  # noqa: S301 - our own parent process
+        data = pickle.dumps(walk_many(units), protocol=pickle.HIGHEST_PROTOCOL)
+        out.write(len(data).to_bytes(8, "little"))
+        out.write(data)
+        out.flush()
+
+
+if __name__ == "__main__":
+    worker_main()

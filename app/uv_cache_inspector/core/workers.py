@@ -1,0 +1,148 @@
+"""A small pool of walker processes, so a scan uses every core (the GIL stops threads doing it).
+
+Workers are spawned (never forked: the GUI has threads) with the inspector's own interpreter and
+`-S`, and import only `core/walk.py`. Work goes out in chunks to whichever worker is idle; results
+come back as pickles over pipes. When no worker can be started the caller walks in-process.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import selectors
+import subprocess
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import IO, Any
+
+from uv_cache_inspector.core.walk import WORKER_FLAG, UnitResult
+
+Unit = tuple[str, str, "tuple[int, int, int] | None"]
+
+
+def _worker_command() -> tuple[list[str], dict[str, str]]:
+    env = dict(os.environ)
+    if getattr(sys, "frozen", False):  # PyInstaller: the app binary handles WORKER_FLAG itself
+        return [sys.executable, WORKER_FLAG], env
+    package_parent = str(Path(__file__).resolve().parents[2])
+    env["PYTHONPATH"] = os.pathsep.join(
+        p for p in (package_parent, env.get("PYTHONPATH", "")) if p
+    )
+    code = "from uv_cache_inspector.core.walk import worker_main; worker_main()"
+    return [sys.executable, "-S", "-c", code], env
+
+
+def default_worker_count() -> int:
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+class WorkerPool:
+    """Started on construction; use as a context manager so workers always exit."""
+
+    def __init__(self, count: int) -> None:
+        cmd, env = _worker_command()
+        self.procs: list[subprocess.Popen[bytes]] = []
+        extra: dict[str, Any] = {}
+        if sys.platform == "win32":
+            extra["creationflags"] = subprocess.CREATE_NO_WINDOW
+        try:
+            for _ in range(count):
+                self.procs.append(
+                    subprocess.Popen(
+                        cmd,
+                        stdin=subprocess.PIPE,
+                        stdout=subprocess.PIPE,
+                        stderr=subprocess.DEVNULL,
+                        env=env,
+                        close_fds=True,
+                        **extra,
+                    )
+                )
+        except OSError:
+            self.close()
+            raise
+
+    def __enter__(self) -> WorkerPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for p in self.procs:
+            try:
+                if p.stdin:
+                    p.stdin.close()
+            except OSError:
+                pass
+        for p in self.procs:
+            try:
+                p.wait(timeout=2)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+        self.procs = []
+
+    def kill(self) -> None:
+        for p in self.procs:
+            p.kill()
+        for p in self.procs:
+            p.wait()
+        self.procs = []
+
+    @staticmethod
+    def _send(stdin: IO[bytes], chunk: Sequence[Unit]) -> None:
+        data = pickle.dumps(list(chunk), protocol=pickle.HIGHEST_PROTOCOL)
+        stdin.write(len(data).to_bytes(8, "little") + data)
+        stdin.flush()
+
+    @staticmethod
+    def _read_exact(stream: IO[bytes], n: int) -> bytes:
+        buf = bytearray()
+        while len(buf) < n:
+            part = stream.read(n - len(buf))
+            if not part:
+                raise EOFError("scan worker exited")
+            buf += part
+        return bytes(buf)
+
+    def run(self, chunks: Sequence[Sequence[Unit]]) -> Iterator[list[UnitResult]]:
+        """Yield each chunk's results as they arrive (order not kept)."""
+        todo = list(reversed(chunks))
+        sel = selectors.DefaultSelector()
+        busy = 0
+        try:
+            for p in self.procs:
+                if not todo:
+                    break
+                assert p.stdin is not None
+                assert p.stdout is not None
+                self._send(p.stdin, todo.pop())
+                sel.register(p.stdout, selectors.EVENT_READ, p)
+                busy += 1
+            while busy:
+                for key, _ in sel.select():
+                    proc: subprocess.Popen[bytes] = key.data
+                    assert proc.stdout is not None
+                    size = int.from_bytes(self._read_exact(proc.stdout, 8), "little")
+                    results: list[UnitResult] = pickle.loads(  # noqa: S301 - our own child
+                        self._read_exact(proc.stdout, size)
+                    )
+                    if todo:
+                        assert proc.stdin is not None
+                        self._send(proc.stdin, todo.pop())
+                    else:
+                        sel.unregister(proc.stdout)
+                        busy -= 1
+                    yield results
+        finally:
+            sel.close()
+
+
+def chunked(units: Sequence[Unit], workers: int) -> list[list[Unit]]:
+    """Chunks small enough to balance the load, large enough to keep the pipes quiet."""
+    if not units:
+        return []
+    size = max(1, min(64, len(units) // (workers * 8) or 1))
+    return [list(units[i : i + size]) for i in range(0, len(units), size)]
