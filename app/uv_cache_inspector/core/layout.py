@@ -158,8 +158,10 @@ def uv_versions_for_bucket(kind: str, version: int) -> tuple[Version, Version | 
     for change in CHANGES:
         if change.buckets.get(kind) == version and first is None:
             first = change.since
-        elif first is not None and stopped is None and (
-            kind in change.buckets or kind in change.removed
+        elif (
+            first is not None
+            and stopped is None
+            and (kind in change.buckets or kind in change.removed)
         ):
             stopped = change.since
     if first is None:

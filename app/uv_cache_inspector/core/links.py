@@ -79,7 +79,7 @@ def parse_link_file(data: bytes) -> LinkTarget | Corrupt:
     m = WINDOWS_LINK_RE.match(text.strip())
     if not m:
         return Corrupt("not of the form archive-vN/<id>")
-    return LinkTarget(int(m.group(1)), m.group(2), False, text)
+    return LinkTarget(int(m.group(1)), m.group(2), absolute=False, raw=text)
 
 
 def http_payload(data: bytes) -> bytes | Corrupt:
@@ -103,9 +103,9 @@ def http_payload(data: bytes) -> bytes | Corrupt:
     return data[: n - 8 - tail]
 
 
-def _decode_msgpack(payload: bytes) -> Any | Corrupt:
+def decode_msgpack(payload: bytes) -> Any | Corrupt:
     try:
-        import msgpack  # noqa: PLC0415 - keep `import core.links` cheap for scan workers
+        import msgpack
 
         return msgpack.unpackb(payload, raw=False, strict_map_key=False)
     except Exception as exc:  # msgpack raises several unrelated types for bad input
@@ -168,7 +168,7 @@ def parse_http_archive(data: bytes) -> ArchivePointer | Corrupt:
     payload = http_payload(data)
     if isinstance(payload, Corrupt):
         return payload
-    value = _decode_msgpack(payload)
+    value = decode_msgpack(payload)
     if isinstance(value, Corrupt):
         return value
     return archive_from_value(value)
@@ -176,7 +176,7 @@ def parse_http_archive(data: bytes) -> ArchivePointer | Corrupt:
 
 def parse_rev(data: bytes) -> ArchivePointer | Corrupt:
     """A wheel entry's `<key>.rev` (local or path wheel): plain msgpack [[secs, nanos], Archive]."""
-    value = _decode_msgpack(data)
+    value = decode_msgpack(data)
     if isinstance(value, Corrupt):
         return value
     if isinstance(value, dict):
@@ -208,7 +208,7 @@ def parse_revision_http(data: bytes) -> str | Corrupt:
     payload = http_payload(data)
     if isinstance(payload, Corrupt):
         return payload
-    value = _decode_msgpack(payload)
+    value = decode_msgpack(payload)
     if isinstance(value, Corrupt):
         return value
     return revision_id_from_value(value)
@@ -216,7 +216,7 @@ def parse_revision_http(data: bytes) -> str | Corrupt:
 
 def parse_revision_rev(data: bytes) -> str | Corrupt:
     """A sdist shard's `revision.rev` (local source): plain msgpack {cache_info, revision}."""
-    value = _decode_msgpack(data)
+    value = decode_msgpack(data)
     if isinstance(value, Corrupt):
         return value
     return revision_id_from_value(value)

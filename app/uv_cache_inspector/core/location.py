@@ -13,6 +13,7 @@ executable is available, `uv cache dir` is asked too and any disagreement is rep
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import subprocess
 import sys
@@ -20,6 +21,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from uv_cache_inspector.core.subproc import NO_WINDOW
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -70,7 +73,8 @@ def _absolute(path: str, cwd: str) -> str:
 def _read_toml(path: Path) -> dict[str, Any] | None:
     try:
         with path.open("rb") as fh:
-            return tomllib.load(fh)
+            data: dict[str, Any] = tomllib.load(fh)
+            return data
     except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError):
         return None
 
@@ -91,6 +95,48 @@ def _options_in_dir(directory: Path) -> tuple[dict[str, Any], Path] | None:
             if isinstance(tool, dict) and isinstance(tool.get("uv"), dict):
                 return tool["uv"], pyproject
     return None
+
+
+def _is_member(root: Path, project: Path, workspace: dict[str, Any]) -> bool:
+    rel = project.relative_to(root).as_posix()
+    members = workspace.get("members") or []
+    exclude = workspace.get("exclude") or []
+    matches = [fnmatch.fnmatchcase(rel, str(m).rstrip("/")) for m in members]
+    return any(matches) and not any(fnmatch.fnmatchcase(rel, str(e)) for e in exclude)
+
+
+def _discovery_start(cwd: Path) -> Path:
+    """Where uv begins its settings search (uv `lib.rs`: `Workspace::discover`, then
+    `FilesystemOptions::find(workspace.install_path())`; on failure, the CWD).
+
+    The nearest pyproject.toml above the CWD names the project if it has a [project] table (or
+    is itself a workspace root); a workspace root above that lists it as a member takes over.
+    Checked against real uv in tests/core/test_location.py.
+    """
+    for directory in [cwd, *cwd.parents]:
+        pyproject = directory / "pyproject.toml"
+        if pyproject.is_file():
+            data = _read_toml(pyproject)
+            break
+    else:
+        return cwd
+    if data is None:
+        return cwd
+    tool_uv = (data.get("tool") or {}).get("uv") if isinstance(data.get("tool"), dict) else None
+    if isinstance(tool_uv, dict) and isinstance(tool_uv.get("workspace"), dict):
+        return directory
+    if "project" not in data:
+        return cwd
+    for ancestor in directory.parents:
+        candidate = ancestor / "pyproject.toml"
+        if not candidate.is_file():
+            continue
+        root_data = _read_toml(candidate) or {}
+        tool = root_data.get("tool")
+        workspace = tool.get("uv", {}).get("workspace") if isinstance(tool, dict) else None
+        if isinstance(workspace, dict):
+            return ancestor if _is_member(ancestor, directory, workspace) else directory
+    return directory
 
 
 def _user_config_file(env: Mapping[str, str], platform: str, home: str | None) -> Path | None:
@@ -128,7 +174,7 @@ def _home(env: Mapping[str, str], platform: str) -> str | None:
     if home:
         return home
     try:  # uv falls back to the passwd entry when HOME is unset
-        import pwd  # noqa: PLC0415 - POSIX only
+        import pwd
 
         return pwd.getpwuid(os.getuid()).pw_dir
     except (ImportError, KeyError):
@@ -206,8 +252,10 @@ def _config_cache_dir(
         if data is not None and isinstance(data.get("cache-dir"), str):
             return data["cache-dir"], Path(explicit), "UV_CONFIG_FILE"
         return None
-    # Project: walk up from the CWD; the first directory with uv.toml or [tool.uv] decides.
-    for directory in [Path(cwd), *Path(cwd).parents]:
+    # Project: walk up from where uv starts (the project or workspace root, else the CWD); the
+    # first directory with uv.toml or [tool.uv] decides.
+    start = _discovery_start(Path(cwd))
+    for directory in [start, *start.parents]:
         found = _options_in_dir(directory)
         if found is not None:
             options, cfg = found
@@ -274,20 +322,14 @@ def ask_uv_cache_dir(
             env=run_env,
             cwd=cwd,
             check=False,
-            **_no_window(),
+            creationflags=NO_WINDOW,
         )
     except (OSError, subprocess.TimeoutExpired):
         return None
-    out = proc.stdout.strip()
+    out = str(proc.stdout).strip()
     if proc.returncode != 0 or not out:
         return None
     return out.splitlines()[-1].strip()
-
-
-def _no_window() -> dict[str, Any]:
-    if sys.platform == "win32":
-        return {"creationflags": subprocess.CREATE_NO_WINDOW}
-    return {}
 
 
 def cross_check(
@@ -318,6 +360,6 @@ def cross_check(
 
 
 def _replace(loc: CacheLocation, **changes: Any) -> CacheLocation:
-    from dataclasses import replace  # noqa: PLC0415
+    from dataclasses import replace
 
     return replace(loc, **changes)

@@ -275,8 +275,7 @@ class CancelToken:
     def cancel(self) -> None:
         self._event.set()
 
-    @property
-    def cancelled(self) -> bool:
+    def cancelled(self) -> bool:  # a method, so type checkers do not narrow it
         return self._event.is_set()
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from uv_cache_inspector.core.layout import Version, format_version, parse_version
+from uv_cache_inspector.core.subproc import NO_WINDOW
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +31,34 @@ class UvBinary:
 
 _EXE = "uv.exe" if sys.platform == "win32" else "uv"
 _version_cache: dict[tuple[str, int, int], tuple[Version | None, str]] = {}
+
+
+def export_versions() -> list[dict[str, object]]:
+    """The remembered `uv --version` answers, for saving between runs."""
+    return [
+        {
+            "real": k[0],
+            "size": k[1],
+            "mtime": k[2],
+            "version": list(v[0]) if v[0] else None,
+            "text": v[1],
+        }
+        for k, v in _version_cache.items()
+    ]
+
+
+def import_versions(items: object) -> None:
+    """Take back saved answers; anything malformed is ignored (they are only a speed-up)."""
+    if not isinstance(items, list):
+        return
+    for item in items:
+        try:
+            key = (str(item["real"]), int(item["size"]), int(item["mtime"]))
+            v = item["version"]
+            version = (int(v[0]), int(v[1]), int(v[2])) if v else None
+            _version_cache[key] = (version, str(item["text"]))
+        except (KeyError, TypeError, ValueError, IndexError):
+            continue
 
 
 def well_known_locations(env: Mapping[str, str] | None = None) -> list[str]:
@@ -83,7 +112,7 @@ def ask_version(path: str, timeout: float = 10) -> tuple[Version | None, str]:
             timeout=timeout,
             check=False,
             env={**os.environ, "NO_COLOR": "1"},
-            **({"creationflags": subprocess.CREATE_NO_WINDOW} if sys.platform == "win32" else {}),
+            creationflags=NO_WINDOW,
         )
         text = (proc.stdout or proc.stderr).strip()
         result = (parse_version(text) if proc.returncode == 0 else None), text
