@@ -39,7 +39,7 @@ class InodeSet:
         limit = self._limit
         dup = 0
         added = 0
-        for ino, size in zip(ino_arr, size_arr):
+        for ino, size in zip(ino_arr, size_arr, strict=True):
             if ino < limit:
                 i = ino >> 3
                 bit = 1 << (ino & 7)

@@ -27,7 +27,7 @@ from array import array
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 
-from uv_cache_inspector.core import links as L
+from uv_cache_inspector.core import links
 from uv_cache_inspector.core.errors import (
     CacheNotFoundError,
     CacheUnreadableError,
@@ -81,7 +81,7 @@ def _alloc(st: os.stat_result) -> int:
 
 def _ext(name: str) -> str:
     # Rust's Path::extension: after the last dot, and a leading dot does not count.
-    base = name[1:] if name.startswith(".") else name
+    base = name.removeprefix(".")
     return base.rpartition(".")[2].lower() if "." in base else ""
 
 
@@ -218,7 +218,7 @@ class _Scanner:
                 self._count_file(st)
                 if name == "CACHEDIR.TAG":
                     snap.has_tag = True
-                    data = L.read_small(path, 4096)
+                    data = links.read_small(path, 4096)
                     snap.tag_valid = isinstance(data, bytes) and data.startswith(
                         CACHEDIR_TAG_SIGNATURE
                     )
@@ -262,7 +262,9 @@ class _Scanner:
             target = os.readlink(path)
         except OSError:
             target = None
-        self.snap.root_items.append(RootItem(name, "symlink", owner, True, target))
+        self.snap.root_items.append(
+            RootItem(name, "symlink", owner, is_symlink=True, target=target)
+        )
         self._count_file(st)
         parsed = parse_bucket(name)
         if parsed is not None and os.path.isdir(path):
@@ -270,9 +272,9 @@ class _Scanner:
 
     def _count_file(self, st: os.stat_result) -> None:
         b = _alloc(st)
-        if stat.S_ISREG(st.st_mode) and st.st_nlink > 1:
-            if not self.inodes.add_one(st.st_dev, st.st_ino, b):
-                b = 0
+        linked = stat.S_ISREG(st.st_mode) and st.st_nlink > 1
+        if linked and not self.inodes.add_one(st.st_dev, st.st_ino, b):
+            b = 0
         self.snap.total_bytes += b
         if stat.S_ISDIR(st.st_mode):
             self.snap.total_dirs += 1
@@ -326,7 +328,7 @@ class _Scanner:
         try:
             out.dev = self.snap.root_device or 0
             for name, (path, st, kind, _sym) in sorted(self.bucket_paths.items()):
-                if self.token.cancelled:
+                if self.token.cancelled():
                     return
                 if kind in LINK_BUCKET_KINDS or kind == "environments":
                     self._walk_link_bucket(name, kind, path, st, out)
@@ -343,7 +345,7 @@ class _Scanner:
             (path, (), _owner_tuple(bst))
         ]
         while stack:
-            if self.token.cancelled:
+            if self.token.cancelled():
                 return
             dpath, parts, downer = stack.pop()
             try:
@@ -410,14 +412,16 @@ class _Scanner:
                     elif self.snap.link_style == "file" and _could_be_link(name):
                         self._file_entry(bucket, kind, full, parts, name, st, out)
                     elif self.read_pointers and _ext(name) in {"http", "rev", "msgpack"}:
-                        self._check_side_file(full, name, names, out)
+                        self._check_side_file(kind, full, name, names, out)
             if pointer is not None and kind in {"sdists", "built-wheels"}:
-                out.shards.append(
-                    self._shard(bucket, dpath, parts, pointer, sorted(revision_dirs))
-                )
+                out.shards.append(self._shard(bucket, dpath, parts, pointer, sorted(revision_dirs)))
 
     def _walk_inline(
-        self, path: str, role: str, parent_owner: tuple[int, int, int], bucket: str,
+        self,
+        path: str,
+        role: str,
+        parent_owner: tuple[int, int, int],
+        bucket: str,
         out: _LinkWalk,
     ) -> None:
         res = walk_unit(path, role, parent_owner)
@@ -425,7 +429,7 @@ class _Scanner:
 
     def _resolve(self, raw: str, real_dir: str) -> tuple[LinkState, str | None]:
         """Where a symlink lands, judged as uv's prune does: canonical path == an archive."""
-        lt = L.parse_symlink_target(raw)
+        lt = links.parse_symlink_target(raw)
         target = os.path.normpath(os.path.join(real_dir, raw))
         parent, base = os.path.split(target)
         if parent in {self.archive_dir_real, self.archive_dir} and self.archive_dir:
@@ -456,23 +460,29 @@ class _Scanner:
             index = parts[0]
             if parts[0] in _INDEX_WITH_DIGEST and len(parts) > 1:
                 index = f"{parts[0]}/{parts[1]}"
-        stem = L.wheel_stem_name_version(name)
+        stem = links.wheel_stem_name_version(name)
         if kind == "environments":
             return "environment", index, None, None
         if kind in {"sdists", "built-wheels"}:
             if stem:
-                return "sdist", index, L.normalize_name(stem[0]), stem[1]
+                return "sdist", index, links.normalize_name(stem[0]), stem[1]
             return "sdist", index, None, None
         # wheels: pypi/<pkg>/<key>, index|url/<digest>/<pkg>/<key>, git/<digest>/<sha>/<stem>
         if stem:
-            return "wheel", index, L.normalize_name(stem[0]), stem[1]
+            return "wheel", index, links.normalize_name(stem[0]), stem[1]
         package = parts[-1] if len(parts) >= 2 and parts[0] != "git" else None
-        version = L.wheel_key_version(package or "", name)
-        return "wheel", index, L.normalize_name(package) if package else None, version
+        version = links.wheel_key_version(package or "", name)
+        return "wheel", index, links.normalize_name(package) if package else None, version
 
     def _symlink_entry(
-        self, bucket: str, kind: str, full: str, parts: tuple[str, ...], name: str,
-        real_dir: str, out: _LinkWalk,
+        self,
+        bucket: str,
+        kind: str,
+        full: str,
+        parts: tuple[str, ...],
+        name: str,
+        real_dir: str,
+        out: _LinkWalk,
     ) -> None:
         if name in _SKIP_NAMES or _ext(name) in _SKIP_EXTS:
             return
@@ -488,23 +498,39 @@ class _Scanner:
         )
 
     def _file_entry(
-        self, bucket: str, kind: str, full: str, parts: tuple[str, ...], name: str,
-        st: os.stat_result, out: _LinkWalk,
+        self,
+        bucket: str,
+        kind: str,
+        full: str,
+        parts: tuple[str, ...],
+        name: str,
+        st: os.stat_result,
+        out: _LinkWalk,
     ) -> None:
         """A Windows link file (uv-cache-format §3): `archive-v0/<id>` as UTF-8 text."""
         if st.st_size > 4096:
             return
-        data = L.read_small(full, 4096)
+        data = links.read_small(full, 4096)
         ekind, index, package, version = self._entry_fields(kind, parts, name)
-        if isinstance(data, L.Corrupt):
+        if isinstance(data, links.Corrupt):
             out.problems.append(Problem("unreadable", full, data.reason))
             return
-        parsed = L.parse_link_file(data)
-        if isinstance(parsed, L.Corrupt):
+        parsed = links.parse_link_file(data)
+        if isinstance(parsed, links.Corrupt):
             if parts:  # where a link belongs; uv ignores it, the user should know
                 out.entries.append(
-                    Entry(bucket, full, ekind, index, package, version, None, LinkState.CORRUPT,
-                          data[:80].decode("utf-8", "replace"), "file")
+                    Entry(
+                        bucket,
+                        full,
+                        ekind,
+                        index,
+                        package,
+                        version,
+                        None,
+                        LinkState.CORRUPT,
+                        data[:80].decode("utf-8", "replace"),
+                        "file",
+                    )
                 )
             return
         if parsed.archive_version != 0:
@@ -514,28 +540,45 @@ class _Scanner:
         else:
             state = LinkState.DANGLING
         out.entries.append(
-            Entry(bucket, full, ekind, index, package, version, parsed.archive_id, state,
-                  parsed.raw, "file")
+            Entry(
+                bucket,
+                full,
+                ekind,
+                index,
+                package,
+                version,
+                parsed.archive_id,
+                state,
+                parsed.raw,
+                "file",
+            )
         )
 
-    def _check_side_file(self, full: str, name: str, names: set[str], out: _LinkWalk) -> None:
-        data = L.read_small(full)
-        if isinstance(data, L.Corrupt):
+    def _check_side_file(
+        self, kind: str, full: str, name: str, names: set[str], out: _LinkWalk
+    ) -> None:
+        """Deep check of one side file (uv-cache-format §3, "Side-file formats")."""
+        data = links.read_small(full)
+        if isinstance(data, links.Corrupt):
             out.problems.append(Problem("unreadable", full, data.reason))
             return
         ext = _ext(name)
         result: object
         if ext == "http":
-            result = L.parse_http_archive(data)
+            result = (
+                links.parse_http_archive(data) if kind == "wheels" else links.http_payload(data)
+            )
         elif ext == "rev":
-            result = L.parse_rev(data)
-        else:  # .msgpack in wheels: cached METADATA inside the .http container
-            result = L.http_payload(data)
-            if not isinstance(result, L.Corrupt) and not result:
-                result = L.Corrupt("empty payload")
-        if isinstance(result, L.Corrupt):
+            result = links.parse_rev(data) if kind == "wheels" else links.parse_revision_rev(data)
+        elif kind == "wheels":  # <key>.msgpack: cached METADATA inside the .http container
+            result = links.http_payload(data)
+            if not isinstance(result, links.Corrupt) and not result:
+                result = links.Corrupt("empty payload")
+        else:  # sdist metadata.msgpack / hashes.msgpack: plain msgpack
+            result = links.decode_msgpack(data)
+        if isinstance(result, links.Corrupt):
             out.problems.append(Problem("corrupt", full, result.reason))
-        elif isinstance(result, L.ArchivePointer):
+        elif isinstance(result, links.ArchivePointer):
             key = name.rsplit(".", 1)[0]
             if result.version == 0 and result.id not in self.archive_names and key in names:
                 out.problems.append(
@@ -543,20 +586,25 @@ class _Scanner:
                 )
 
     def _shard(
-        self, bucket: str, dpath: str, parts: tuple[str, ...], pointer: str,
+        self,
+        bucket: str,
+        dpath: str,
+        parts: tuple[str, ...],
+        pointer: str,
         revisions: list[str],
     ) -> SdistShard:
-        data = L.read_small(os.path.join(dpath, pointer))
+        data = links.read_small(os.path.join(dpath, pointer))
         problem = None
         current: str | None = None
-        if isinstance(data, L.Corrupt):
+        if isinstance(data, links.Corrupt):
             problem = data.reason
         else:
             parsed = (
-                L.parse_revision_http(data) if pointer.endswith(".http")
-                else L.parse_revision_rev(data)
+                links.parse_revision_http(data)
+                if pointer.endswith(".http")
+                else links.parse_revision_rev(data)
             )
-            if isinstance(parsed, L.Corrupt):
+            if isinstance(parsed, links.Corrupt):
                 problem = parsed.reason
             else:
                 current = parsed
@@ -568,7 +616,7 @@ class _Scanner:
         else:
             rest = parts[1:]
         if parts and parts[0] in {"pypi", "index"} and rest:
-            package = L.normalize_name(rest[0])
+            package = links.normalize_name(rest[0])
             version = rest[1] if len(rest) > 1 else None
         return SdistShard(
             bucket, dpath, index, package, version, current, tuple(revisions), problem
@@ -580,7 +628,7 @@ class _Scanner:
         snap = self.snap
         dup = self.inodes.add_many(res.dev, res.linked_ino, res.linked_bytes)
         effective = res.bytes - dup
-        counted = not self._in_symlinked_bucket(bucket)
+        counted = not self.in_symlinked_bucket(bucket)
         if counted:
             snap.total_bytes += effective
             snap.total_files += res.files + res.symlinks + res.others
@@ -601,16 +649,24 @@ class _Scanner:
                 Problem("error", res.path, f"{res.marks_dropped} more ownership changes not shown")
             )
         for kind, rel, detail in res.problems:
-            snap.problems.append(Problem(kind, os.path.join(res.path, rel) if rel else res.path,
-                                         detail))
+            snap.problems.append(
+                Problem(kind, os.path.join(res.path, rel) if rel else res.path, detail)
+            )
         if not res.exists:
             return
         owner = Owner(res.uid, res.gid, res.mode & 0o7777, res.is_dir)
         if role == "tmp":
             newest = max(res.max_mtime, res.max_atime if not res.is_dir else 0.0)
             snap.tmp_dirs.append(
-                TmpDir(res.path, location, res.bytes, res.files,
-                       max(0.0, self.now - newest), owner, res.is_dir)
+                TmpDir(
+                    res.path,
+                    location,
+                    res.bytes,
+                    res.files,
+                    max(0.0, self.now - newest),
+                    owner,
+                    res.is_dir,
+                )
             )
         elif role == "archive":
             self.archive_results.append(res)
@@ -620,7 +676,7 @@ class _Scanner:
     archive_results: list[UnitResult]
     root_sizes: dict[str, int]
 
-    def _in_symlinked_bucket(self, bucket: str) -> bool:
+    def in_symlinked_bucket(self, bucket: str) -> bool:
         info = self.bucket_paths.get(bucket)
         return bool(info and info[3])
 
@@ -658,10 +714,10 @@ class _Scanner:
                 kind = ArchiveKind.ENVIRONMENT
             elif res.dist_info:
                 kind = ArchiveKind.WHEEL
-                names = [L.dist_info_name_version(n) for n, _ in res.dist_info]
+                names = [links.dist_info_name_version(n) for n, _ in res.dist_info]
                 parsed = [n for n in names if n]
                 if parsed:
-                    package, version = L.normalize_name(parsed[0][0]), parsed[0][1]
+                    package, version = links.normalize_name(parsed[0][0]), parsed[0][1]
                 if len(res.dist_info) > 1:
                     problems.append("more than one .dist-info directory")
                 if not all(has for _, has in res.dist_info):
@@ -741,8 +797,8 @@ def default_link_style() -> str:
 def scan(
     root: str,
     *,
-    bucket_set: BucketSet | None = None,
-    uv_version: str | None = None,
+    bucket_set: BucketSet | Callable[[], BucketSet] | None = None,
+    uv_version: str | Callable[[], str] | None = None,
     cancel: CancelToken | None = None,
     workers: int | None = None,
     link_style: str | None = None,
@@ -750,18 +806,22 @@ def scan(
 ) -> Generator[Progress, None, Snapshot]:
     """Scan the cache at `root`. Yields Progress; returns the Snapshot.
 
+    `bucket_set` and `uv_version` may be callables: they are needed only at the end (to judge
+    buckets and references), so finding uv binaries can run while the walk does.
+
     Raises CacheNotFoundError / NotACacheError / CacheUnreadableError for the root itself and
     CancelledError when `cancel` fires; everything below the root is recorded, never raised.
     """
     t0 = time.perf_counter()
     token = cancel or CancelToken()
-    if bucket_set is None:
-        bucket_set = buckets_for(NEWEST_KNOWN)
-    if uv_version is None:
-        uv_version = format_version(bucket_set.uv_version)
     s = _Scanner(
-        root, bucket_set, uv_version, token, workers,
-        link_style or default_link_style(), read_pointers,
+        root,
+        buckets_for(NEWEST_KNOWN),
+        None,
+        token,
+        workers,
+        link_style or default_link_style(),
+        read_pointers,
     )
     s.pending_root_marks = []
     s.bucket_paths = {}
@@ -773,7 +833,7 @@ def scan(
     snap = s.snap
     for path, reason, st in s.pending_root_marks:
         snap.marks.append(Mark(path, reason, Owner.from_stat(st)))
-    if token.cancelled:
+    if token.cancelled():
         raise CancelledError("scan cancelled")
 
     link_walk = _LinkWalk()
@@ -799,7 +859,7 @@ def scan(
                     info = s.unit_info[res.path]
                     s.merge_unit(res, info.bucket, info.role, info.location)
                 done += len(results)
-                if token.cancelled:
+                if token.cancelled():
                     pool.kill()
                     raise CancelledError("scan cancelled")
                 yield Progress("scanning", done, total_units, snap.total_bytes)
@@ -810,7 +870,7 @@ def scan(
                 info = s.unit_info[path]
                 s.merge_unit(res, info.bucket, info.role, info.location)
                 done += 1
-                if token.cancelled:
+                if token.cancelled():
                     raise CancelledError("scan cancelled")
                 now = time.perf_counter()
                 if now - last > 0.05:
@@ -819,18 +879,18 @@ def scan(
     finally:
         if pool is not None:
             pool.close()
-        if token.cancelled:
+        if token.cancelled():
             thread.join()
 
     while thread.is_alive():
         thread.join(0.1)
-        if token.cancelled:
+        if token.cancelled():
             thread.join()
             raise CancelledError("scan cancelled")
         yield Progress("scanning", done, total_units, snap.total_bytes, "reading links")
     if link_walk.error is not None:
         raise link_walk.error
-    if token.cancelled:
+    if token.cancelled():
         raise CancelledError("scan cancelled")
 
     # Link buckets: their own files, then the subtrees the thread walked inline.
@@ -838,7 +898,7 @@ def scan(
         link_walk.dev, link_walk.linked_ino.tobytes(), link_walk.linked_bytes.tobytes()
     )
     for name, tally in link_walk.tallies.items():
-        if not s._in_symlinked_bucket(name):
+        if not s.in_symlinked_bucket(name):
             snap.total_bytes += tally.bytes
             snap.total_files += tally.files
             snap.total_dirs += tally.dirs
@@ -854,6 +914,9 @@ def scan(
     snap.marks.extend(link_walk.marks)
     snap.problems.extend(link_walk.problems)
     snap.vanished += link_walk.vanished
+    s.bucket_set = bucket_set() if callable(bucket_set) else (bucket_set or s.bucket_set)
+    version = uv_version() if callable(uv_version) else uv_version
+    snap.uv_version = version or format_version(s.bucket_set.uv_version)
     s.build_archives(link_walk)
     s.build_buckets()
     snap.tmp_dirs.sort(key=lambda t: t.path)

@@ -14,6 +14,7 @@ size of what lies below: a root-owned tree of 100k files is one mark.
 
 from __future__ import annotations
 
+import builtins
 import os
 import pickle
 import sys
@@ -55,8 +56,8 @@ class UnitResult:
     others: int = 0
     max_atime: float = 0.0  # regular files only (directory atimes move when anyone lists them)
     max_mtime: float = 0.0
-    linked_ino: bytes = b""  # array('Q') of inode numbers of files with st_nlink > 1
-    linked_bytes: bytes = b""  # array('Q') of their allocated bytes, same order
+    linked_ino: builtins.bytes = b""  # array('Q') of inode numbers of files with st_nlink > 1
+    linked_bytes: builtins.bytes = b""  # array('Q') of their allocated bytes, same order
     shared_bytes: int = 0
     top: list[str] = field(default_factory=list)  # names directly below the unit root
     top_truncated: bool = False
@@ -188,7 +189,7 @@ def walk_unit(
     if _USE_FD:
         _walk_fd(path, st, res, marks, root_mark)
     else:
-        _walk_paths(path, st, res, marks, root_mark)
+        _walk_paths(path, res, marks, root_mark)
     res.marks = marks.finish()
     res.marks_dropped = marks.dropped
     return res
@@ -220,7 +221,7 @@ def _walk_fd(
     max_atime = 0.0
     max_mtime = root_st.st_mtime
     unit_dev = root_st.st_dev
-    seen_dirs = {root_st.st_ino}
+    seen_dirs: set[int | tuple[int, int]] = {root_st.st_ino}
     top: list[str] = []
     dist_info_dirs: dict[str, bool] = {}
     is_archive = res.kind == "archive"
@@ -351,7 +352,6 @@ def _walk_fd(
 
 def _walk_paths(
     path: str,
-    root_st: os.stat_result,
     res: UnitResult,
     marks: _Marks,
     root_mark: int,

@@ -14,8 +14,9 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any
+from typing import IO
 
+from uv_cache_inspector.core.subproc import NO_WINDOW
 from uv_cache_inspector.core.walk import WORKER_FLAG, UnitResult
 
 Unit = tuple[str, str, "tuple[int, int, int] | None"]
@@ -26,9 +27,7 @@ def _worker_command() -> tuple[list[str], dict[str, str]]:
     if getattr(sys, "frozen", False):  # PyInstaller: the app binary handles WORKER_FLAG itself
         return [sys.executable, WORKER_FLAG], env
     package_parent = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (package_parent, env.get("PYTHONPATH", "")) if p
-    )
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p)
     code = "from uv_cache_inspector.core.walk import worker_main; worker_main()"
     return [sys.executable, "-S", "-c", code], env
 
@@ -43,9 +42,6 @@ class WorkerPool:
     def __init__(self, count: int) -> None:
         cmd, env = _worker_command()
         self.procs: list[subprocess.Popen[bytes]] = []
-        extra: dict[str, Any] = {}
-        if sys.platform == "win32":
-            extra["creationflags"] = subprocess.CREATE_NO_WINDOW
         try:
             for _ in range(count):
                 self.procs.append(
@@ -56,7 +52,7 @@ class WorkerPool:
                         stderr=subprocess.DEVNULL,
                         env=env,
                         close_fds=True,
-                        **extra,
+                        creationflags=NO_WINDOW,
                     )
                 )
         except OSError:

@@ -1,0 +1,261 @@
+"""`uvci`: the command-line face of the inspector (cli-contract.md).
+
+Global options are accepted before or after the subcommand. Human output goes to stdout,
+progress and warnings to stderr; `--json` prints one JSON document. Errors the user can act on are
+one line on stderr with the contract's exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Generator, Sequence
+from typing import Any, TextIO, TypeVar
+
+from uv_cache_inspector import __version__
+from uv_cache_inspector.core.errors import CancelledError, InspectorError, UsageError
+from uv_cache_inspector.core.model import CancelToken, Progress
+
+T = TypeVar("T")
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_USAGE = 2
+EXIT_IN_USE = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise UsageError(f"{self.prog}: {message}")
+
+
+def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
+    default: Any = argparse.SUPPRESS if suppress else None
+    parser.add_argument(
+        "--cache-dir",
+        metavar="PATH",
+        default=default,
+        help="the cache to inspect (default: found exactly as uv finds it)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS if suppress else False,
+        help="machine-readable output on stdout",
+    )
+    parser.add_argument(
+        "--uv",
+        metavar="PATH",
+        action="append",
+        default=argparse.SUPPRESS if suppress else [],
+        help="a uv executable to consider besides those on PATH (repeatable)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="uvci",
+        description="See what is inside uv's package cache, find out why it broke, fix it safely.",
+    )
+    parser.add_argument("--version", action="version", version=f"uvci {__version__}")
+    _global_options(parser, suppress=False)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        _global_options(p, suppress=True)
+        return p
+
+    p = add("scan", "read the whole cache: buckets, entries, sizes, owners")
+    p.add_argument("--top", type=int, default=20, help="packages to list (human output)")
+    p.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_scan)
+    return parser
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+class ProgressLine:
+    """A one-line progress indicator on stderr, only when stderr is a terminal."""
+
+    def __init__(self, stream: TextIO | None = None) -> None:
+        self.stream = stream or sys.stderr
+        self.enabled = self.stream.isatty()
+        self.last = 0.0
+        self.shown = False
+
+    def __call__(self, p: Progress) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.last < 0.1 and p.phase != "done":
+            return
+        self.last = now
+        from uv_cache_inspector.core import fmt
+
+        frac = p.fraction
+        bar = ""
+        if frac is not None:
+            filled = int(frac * 24)
+            bar = "[" + "#" * filled + "-" * (24 - filled) + f"] {frac * 100:3.0f}% "
+        text = f"\r{p.phase:<10} {bar}{fmt.size(p.bytes) if p.bytes else ''} {p.message}"
+        self.stream.write(text[:100].ljust(100))
+        self.stream.flush()
+        self.shown = True
+
+    def clear(self) -> None:
+        if self.shown:
+            self.stream.write("\r" + " " * 100 + "\r")
+            self.stream.flush()
+            self.shown = False
+
+
+def drive(gen: Generator[Any, None, T], progress: ProgressLine | None = None) -> T:
+    """Run a core generator to the end, showing its Progress; Ctrl+C cancels cleanly."""
+    try:
+        while True:
+            try:
+                item = next(gen)
+            except StopIteration as stop:
+                return stop.value  # type: ignore[no-any-return]
+            if progress is not None and isinstance(item, Progress):
+                progress(item)
+    except KeyboardInterrupt:
+        gen.close()
+        raise CancelledError("interrupted") from None
+    finally:
+        if progress is not None:
+            progress.clear()
+
+
+def emit_json(data: Any) -> None:
+    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def _context(args: argparse.Namespace) -> Any:
+    from uv_cache_inspector.core.context import make_context
+
+    return make_context(args.cache_dir, args.uv or ()).start()
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    from uv_cache_inspector.core.scan import scan
+
+    ctx = _context(args)
+    token = CancelToken()
+    gen = scan(
+        ctx.location.path,
+        bucket_set=ctx.bucket_set,
+        uv_version=ctx.uv_version_label,
+        cancel=token,
+        workers=args.workers,
+    )
+    snap = drive(gen, ProgressLine())
+    if args.json:
+        from uv_cache_inspector.core.jsonout import snapshot_json
+
+        emit_json(snapshot_json(snap, ctx.location))
+        return EXIT_OK
+    _print_scan(snap, ctx, args.top)
+    return EXIT_OK
+
+
+def _print_scan(snap: Any, ctx: Any, top: int) -> None:
+    from uv_cache_inspector.core import fmt
+    from uv_cache_inspector.core.model import display_path
+
+    loc = ctx.location
+    newest = ctx.newest_uv
+    print(f"Cache:     {display_path(snap.root)}")
+    print(f"Found:     {loc.detail}")
+    if loc.disagreement:
+        print(f"Note:      {loc.disagreement}")
+    uv_line = f"{newest.version_str} ({newest.path})" if newest else ctx.uv_version_label()
+    print(f"uv:        {uv_line}")
+    print(
+        f"Size:      {fmt.size(snap.total_bytes)} in {snap.total_files:,} files "
+        f"and {snap.total_dirs:,} directories (scanned in {snap.duration:.2f} s)"
+    )
+    print()
+    rows = [
+        [b.name, b.status.value, fmt.size(b.bytes), f"{b.files:,}", b.note]
+        for b in sorted(snap.buckets, key=lambda b: -b.bytes)
+    ]
+    if rows:
+        print(fmt.table(rows, ["bucket", "status", "size", "files", "note"], right={2, 3}))
+        print()
+    by_pkg: dict[str, list[Any]] = {}
+    for a in snap.archives:
+        by_pkg.setdefault(a.package or f"({a.kind.value})", []).append(a)
+    pkg_rows = sorted(by_pkg.items(), key=lambda kv: -sum(a.bytes for a in kv[1]))
+    if pkg_rows:
+        rows = []
+        for pkg, archives in pkg_rows[:top]:
+            versions = sorted({a.version or "?" for a in archives})
+            used = max((a.last_used or 0) for a in archives) or None
+            rows.append(
+                [
+                    pkg,
+                    ", ".join(versions)[:30],
+                    str(len(archives)),
+                    fmt.size(sum(a.bytes for a in archives)),
+                    f"{sum(a.files for a in archives):,}",
+                    fmt.since(used),
+                ]
+            )
+        header = ["package", "versions", "archives", "size", "files", "last used"]
+        print(fmt.table(rows, header, right={2, 3, 4}))
+        if len(pkg_rows) > top:
+            print(f"... and {len(pkg_rows) - top} more packages (--top N to see more)")
+        print()
+    unref = [a for a in snap.archives if not a.referenced]
+    print(
+        f"Archives:  {len(snap.archives):,}, of which {len(unref):,} unreferenced "
+        f"({fmt.size(sum(a.bytes for a in unref))}; `uvci prune` removes them)"
+    )
+    if snap.tmp_dirs:
+        total = sum(t.bytes for t in snap.tmp_dirs)
+        print(f"Temporary: {len(snap.tmp_dirs)} .tmp* entries ({fmt.size(total)})")
+    if snap.problems:
+        print(f"Problems:  {len(snap.problems)} (see `uvci doctor`)")
+
+
+# -- entry point -----------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    from uv_cache_inspector.core.walk import WORKER_FLAG
+
+    if argv[:1] == [WORKER_FLAG]:  # a frozen build's scan worker (core/workers.py)
+        from uv_cache_inspector.core.walk import worker_main
+
+        worker_main()
+        return EXIT_OK
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if not getattr(args, "func", None):
+            parser.print_help(sys.stderr)
+            return EXIT_USAGE
+        code: int = args.func(args)
+    except InspectorError as exc:
+        print(f"uvci: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("uvci: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # `uvci scan | head`: the reader went away; that is not an error.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
+    return code

@@ -1,0 +1,68 @@
+"""Sizes, ages and paths in words, for people (CLI tables, the app, reports)."""
+
+from __future__ import annotations
+
+import os
+import time
+
+
+def size(n: float) -> str:
+    """1536 -> '1.5 KiB' (binary units, as uv prints them)."""
+    import humanize
+
+    return str(humanize.naturalsize(n, binary=True, format="%.1f"))
+
+
+def age(seconds: float | None) -> str:
+    """3725 -> 'an hour'; None -> 'never'."""
+    if seconds is None:
+        return "never"
+    import humanize
+
+    return str(humanize.naturaldelta(max(0.0, seconds)))
+
+
+def since(timestamp: float | None, now: float | None = None) -> str:
+    if not timestamp:
+        return "never"
+    return age((now or time.time()) - timestamp) + " ago"
+
+
+def user_path(path: str, home: str | None = None) -> str:
+    """Paths under the home directory shown as ~ (for reports people paste publicly)."""
+    home = home if home is not None else os.path.expanduser("~")
+    if home and home != "/" and (path == home or path.startswith(home.rstrip("/\\") + os.sep)):
+        return "~" + path[len(home.rstrip("/\\")) :]
+    return path
+
+
+def parse_size(text: str) -> int:
+    """'20G', '500 MiB', '1.5GB', '1024' -> bytes. Raises ValueError."""
+    t = text.strip().replace(" ", "").upper().removesuffix("B").removesuffix("I")
+    units = {"": 1, "K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    if t and t[-1] in units and not t[-1].isdigit():
+        num, mult = t[:-1], units[t[-1]]
+    else:
+        num, mult = t, 1
+    value = float(num)
+    if value < 0:
+        raise ValueError("size must not be negative")
+    return int(value * mult)
+
+
+def table(rows: list[list[str]], header: list[str], right: set[int] | None = None) -> str:
+    """A plain-text table with aligned columns."""
+    right = right or set()
+    widths = [len(h) for h in header]
+    for r in rows:
+        for i, cell in enumerate(r):
+            widths[i] = max(widths[i], len(cell))
+
+    def line(cells: list[str]) -> str:
+        return "  ".join(
+            c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(cells)
+        ).rstrip()
+
+    out = [line(header), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
