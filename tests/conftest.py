@@ -7,6 +7,7 @@ import shutil
 import sys
 import tempfile
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,7 @@ sys.path.insert(0, str(ROOT))
 from tests.harness.dists import write_sdist, write_wheel  # noqa: E402
 from tests.harness.index import PackageIndex  # noqa: E402
 from tests.harness.privs import Unprivileged, find_unprivileged_python, make_unprivileged  # noqa: E402
-from tests.harness.uvcache import UvRun, copy_cache, make_cache  # noqa: E402
+from tests.harness.uvcache import UvRun, copy_cache, installed_by_inode, make_cache  # noqa: E402
 
 # The packages of the standard test cache: wheels (one with native-looking files, one with a
 # dependency, two versions of one), and an sdist that uv must build.
@@ -106,15 +107,60 @@ def uvr(uv_bin: str, index: PackageIndex, test_python: str) -> UvRun:
     return UvRun(uv_bin, index.url, test_python)
 
 
+@dataclass
+class Template:
+    cache: Path
+    installed: dict[str, tuple[str, str]]  # archive id -> (name, version), by inode (uv's record)
+    orphans: set[str]  # archives uv itself stopped linking (left for prune, §4)
+    environment: str  # the cached `uv run --with` environment's archive
+
+
 @pytest.fixture(scope="session")
-def template_cache(uvr: UvRun, session_dir: Path) -> Path:
-    """The standard cache, written once per session by real uv; tests get copies."""
-    cache = session_dir / "template" / "cache"
-    cache.parent.mkdir()
-    make_cache(uvr, cache, STANDARD_REQUIREMENTS)
-    # A second install of an older alpha leaves a second wheel entry and archive.
-    make_cache(uvr, cache, ["alpha==1.0"], venv=session_dir / "template" / "venv2")
-    return cache
+def template(uvr: UvRun, session_dir: Path) -> Template:
+    """The standard cache, written once per session by real uv; tests get copies.
+
+    Lived-in, as a user's is: two venvs' worth of wheels and an sdist build, a cached
+    `uv run --with` environment, and an archive orphaned by a `--reinstall --refresh`.
+    """
+    base = session_dir / "template"
+    cache = base / "cache"
+    base.mkdir()
+    make_cache(uvr, cache, STANDARD_REQUIREMENTS, venv=base / "venv1", keep_venv=True)
+    make_cache(uvr, cache, ["alpha==1.0"], venv=base / "venv2", keep_venv=True)
+    first = installed_by_inode(base / "venv1", cache)
+    second = installed_by_inode(base / "venv2", cache)
+    uvr.pip_install(cache, base / "venv1", ["delta"], "--reinstall", "--refresh-package", "delta")
+    after = installed_by_inode(base / "venv1", cache)
+    installed = {**first, **second, **after}
+    orphans = set(first) - set(after) - set(second)
+    scratch = base / "scratch"
+    scratch.mkdir()
+    uvr.run(
+        [
+            "run",
+            "--no-project",
+            "--cache-dir",
+            str(cache),
+            "--python",
+            uvr.python,
+            "--index-url",
+            uvr.index_url,
+            "--with",
+            "alpha==2.0",
+            "--",
+            "python",
+            "-c",
+            "import alpha",
+        ],
+        cwd=scratch,
+    )
+    (environment,) = set(os.listdir(cache / "archive-v0")) - set(installed)
+    return Template(cache, installed, orphans, environment)
+
+
+@pytest.fixture(scope="session")
+def template_cache(template: Template) -> Path:
+    return template.cache
 
 
 @pytest.fixture

@@ -22,22 +22,36 @@ NOBODY_UID = 65534
 NOBODY_GID = 65534
 
 # What `uvci` needs at run time, without the GUI (PySide6 is not copied).
-RUNTIME_PACKAGES = ("uv_cache_inspector", "msgpack", "psutil", "platformdirs", "humanize",
-                    "watchdog", "tomli")
+RUNTIME_PACKAGES = (
+    "uv_cache_inspector",
+    "msgpack",
+    "psutil",
+    "platformdirs",
+    "humanize",
+    "watchdog",
+    "tomli",
+)
 
 
 def setpriv_prefix(uid: int = NOBODY_UID, gid: int = NOBODY_GID) -> list[str]:
     setpriv = shutil.which("setpriv")
     if setpriv is None:
         raise RuntimeError("setpriv (util-linux) is needed to run tests as an unprivileged user")
-    return [setpriv, f"--reuid={uid}", f"--regid={gid}", "--clear-groups", "--inh-caps=-all",
-            "--bounding-set=-all"]
+    return [
+        setpriv,
+        f"--reuid={uid}",
+        f"--regid={gid}",
+        "--clear-groups",
+        "--inh-caps=-all",
+        "--bounding-set=-all",
+    ]
 
 
 def _probe(python: str) -> bool:
     """Can uid 65534 run this interpreter, with its standard library and our Python version?"""
     code = (
-        "import sys, json, zlib, ssl, sqlite3;"
+        "import os, sys, json, zlib, ssl, sqlite3;"
+        "assert os.path.exists(os.path.realpath(sys.executable));"
         f"assert sys.version_info[:2] == {tuple(sys.version_info[:2])!r};"
         "assert json.__file__ and not sys.flags.no_site;"
         "print(sys.prefix)"
@@ -45,15 +59,22 @@ def _probe(python: str) -> bool:
     try:
         proc = subprocess.run(
             [*setpriv_prefix(), python, "-c", code],
-            capture_output=True, text=True, timeout=30, check=False, env={"PATH": "/usr/bin:/bin"},
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+            env={"PATH": "/usr/bin:/bin"},
         )
     except (OSError, subprocess.TimeoutExpired):
         return False
     prefix = proc.stdout.strip()
     # A pyenv interpreter under /root falls back to Debian's /usr/lib stdlib as another user:
     # it "works" by accident; prefer an interpreter whose own prefix is readable.
-    return proc.returncode == 0 and bool(prefix) and os.access(prefix, os.R_OK) and (
-        not prefix.startswith("/root")
+    return (
+        proc.returncode == 0
+        and bool(prefix)
+        and os.access(prefix, os.R_OK)
+        and (not prefix.startswith("/root"))
     )
 
 
@@ -112,8 +133,13 @@ class Unprivileged:
     ) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*setpriv_prefix(uid, gid), *cmd],
-            capture_output=True, text=True, timeout=timeout, check=False,
-            env=self.env(env), cwd=str(cwd) if cwd else str(self.home), input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=self.env(env),
+            cwd=str(cwd) if cwd else str(self.home),
+            input=input,
         )
 
     def uvci(self, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
@@ -134,8 +160,9 @@ def make_unprivileged(uv_binary: str) -> Unprivileged:
             continue
         if spec.submodule_search_locations:
             src = Path(next(iter(spec.submodule_search_locations)))
-            shutil.copytree(src, site / src.name,
-                            ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+            shutil.copytree(
+                src, site / src.name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+            )
         elif spec.origin:
             shutil.copy2(spec.origin, site / Path(spec.origin).name)
     bindir = base / "bin"

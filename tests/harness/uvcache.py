@@ -51,8 +51,13 @@ class UvRun:
         timeout: float = 600,
     ) -> subprocess.CompletedProcess[str]:
         proc = subprocess.run(
-            [self.uv, *args], capture_output=True, text=True, timeout=timeout,
-            env=clean_env(env), cwd=str(cwd) if cwd else None, check=False,
+            [self.uv, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=clean_env(env),
+            cwd=str(cwd) if cwd else None,
+            check=False,
         )
         if check and proc.returncode != 0:
             raise AssertionError(
@@ -65,15 +70,29 @@ class UvRun:
         return path
 
     def pip_install(
-        self, cache: Path, venv: Path, requirements: Sequence[str], *extra: str,
-        check: bool = True, env: dict[str, str] | None = None,
+        self,
+        cache: Path,
+        venv: Path,
+        requirements: Sequence[str],
+        *extra: str,
+        check: bool = True,
+        env: dict[str, str] | None = None,
     ) -> subprocess.CompletedProcess[str]:
         return self.run(
             [
-                "pip", "install", "--cache-dir", str(cache), "--python", str(venv / "bin" / "python"),
-                "--index-url", self.index_url, *extra, *requirements,
+                "pip",
+                "install",
+                "--cache-dir",
+                str(cache),
+                "--python",
+                str(venv / "bin" / "python"),
+                "--index-url",
+                self.index_url,
+                *extra,
+                *requirements,
             ],
-            check=check, env=env,
+            check=check,
+            env=env,
         )
 
     def cache_size(self, cache: Path) -> int:
@@ -104,9 +123,33 @@ def make_cache(
     return cache
 
 
+def installed_by_inode(venv: Path, cache: Path) -> dict[str, tuple[str, str]]:
+    """archive id -> (name, version) of what uv installed from it, found by inode.
+
+    uv installs by hardlink here (UV_LINK_MODE=hardlink), so a venv's `*.dist-info/METADATA`
+    and the archive's copy are one inode (RECORD is always copied, uv-cache-format §7). This is
+    uv's own record of what it installed from where, independent of the inspector's reader.
+    """
+    site = next(venv.glob("lib/python*/site-packages"))
+    installed = {}
+    for info in site.glob("*.dist-info"):
+        meta = info / "METADATA"
+        if meta.exists():
+            name, _, version = info.name[: -len(".dist-info")].rpartition("-")
+            installed[os.stat(meta).st_ino] = (name, version)
+    out = {}
+    for archive in (cache / "archive-v0").iterdir():
+        for meta in archive.glob("*.dist-info/METADATA"):
+            hit = installed.get(os.stat(meta).st_ino)
+            if hit:
+                out[archive.name] = hit
+    return out
+
+
 def copy_cache(src: Path, dst: Path) -> Path:
-    """A copy that keeps symlinks as symlinks (relative links stay valid) and hardlinks apart."""
-    shutil.copytree(src, dst, symlinks=True)
+    """An exact copy: symlinks stay symlinks, hard links inside the tree stay hard links
+    (a cached environment shares inodes with other archives), owners and modes kept."""
+    subprocess.run(["cp", "-a", "--", str(src), str(dst)], check=True)
     return dst
 
 
