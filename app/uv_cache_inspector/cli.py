@@ -13,11 +13,13 @@ import os
 import sys
 import time
 from collections.abc import Generator, Sequence
-from typing import Any, TextIO, TypeVar
+from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 
 from uv_cache_inspector import __version__
 from uv_cache_inspector.core.errors import CancelledError, InspectorError, UsageError
-from uv_cache_inspector.core.model import CancelToken, Progress
+
+if TYPE_CHECKING:
+    from uv_cache_inspector.core.model import Progress
 
 T = TypeVar("T")
 
@@ -122,7 +124,7 @@ def drive(gen: Generator[Any, None, T], progress: ProgressLine | None = None) ->
                 item = next(gen)
             except StopIteration as stop:
                 return stop.value  # type: ignore[no-any-return]
-            if progress is not None and isinstance(item, Progress):
+            if progress is not None and getattr(item, "phase", None) is not None:
                 progress(item)
     except KeyboardInterrupt:
         gen.close()
@@ -133,8 +135,13 @@ def drive(gen: Generator[Any, None, T], progress: ProgressLine | None = None) ->
 
 
 def emit_json(data: Any) -> None:
-    json.dump(data, sys.stdout, indent=2, ensure_ascii=False)
-    sys.stdout.write("\n")
+    """One JSON document: indented for a person at a terminal, compact for a program (the
+    indenting encoder is pure Python and several times slower on a large cache)."""
+    if sys.stdout.isatty():
+        text = json.dumps(data, indent=2, ensure_ascii=False)
+    else:
+        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    sys.stdout.write(text + "\n")
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -146,7 +153,42 @@ def _context(args: argparse.Namespace) -> Any:
     return make_context(args.cache_dir, args.uv or ()).start()
 
 
+def _early_pool(cache_dir: str | None, workers: int | None) -> Any:
+    """Start the scan's walker processes before anything else, when the cache is big enough to
+    want them: their interpreters start while this one imports the rest of the inspector."""
+    from uv_cache_inspector.core.workers import POOL_MIN_UNITS, WorkerPool, default_worker_count
+
+    count = default_worker_count() if workers is None else workers
+    if count <= 1:
+        return None
+    if cache_dir is None:
+        from uv_cache_inspector.core.location import locate
+
+        cache_dir = locate().path
+    # The scan keys its units by real path; so must we, or the early work is wasted.
+    archive = os.path.join(os.path.realpath(cache_dir), "archive-v0")
+    try:
+        st = os.stat(archive)
+        with os.scandir(archive) as it:
+            names = [e.name for e in it]
+    except OSError:
+        return None
+    if len(names) < POOL_MIN_UNITS:
+        return None
+    # The archives are the bulk of the work: hand them out now (the scan skips them later;
+    # temporary directories among them are left to the scan, which knows what they are).
+    owner = (st.st_uid, st.st_gid, st.st_mode & 0o7777)
+    early = [
+        (os.path.join(archive, n), "archive", owner)
+        for n in sorted(names)
+        if not n.startswith(".tmp")
+    ]
+    return WorkerPool(count, early)
+
+
 def cmd_scan(args: argparse.Namespace) -> int:
+    pool = _early_pool(args.cache_dir, args.workers)
+    from uv_cache_inspector.core.model import CancelToken
     from uv_cache_inspector.core.scan import scan
 
     ctx = _context(args)
@@ -157,6 +199,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         uv_version=ctx.uv_version_label,
         cancel=token,
         workers=args.workers,
+        pool=pool,
     )
     snap = drive(gen, ProgressLine())
     if args.json:

@@ -64,11 +64,22 @@ from uv_cache_inspector.core.model import (
     TmpDir,
 )
 from uv_cache_inspector.core.walk import UnitResult, walk_unit
-from uv_cache_inspector.core.workers import Unit, WorkerPool, chunked, default_worker_count
+from uv_cache_inspector.core.workers import (
+    POOL_MIN_UNITS,
+    Unit,
+    WorkerPool,
+    chunked,
+    default_worker_count,
+)
 
 _HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
-# Below this many units, starting processes costs more than it saves.
-POOL_MIN_UNITS = 48
+_FD_WALK = os.scandir in os.supports_fd and os.readlink in os.supports_dir_fd
+_DIR_OPEN = (
+    os.O_RDONLY
+    | getattr(os, "O_DIRECTORY", 0)
+    | getattr(os, "O_NOFOLLOW", 0)
+    | getattr(os, "O_CLOEXEC", 0)
+)
 # Names and extensions uv's reference walk skips (uv-cache-format §6).
 _SKIP_NAMES = frozenset({"src", ".lock", ".gitignore"})
 _SKIP_EXTS = frozenset({"lock", "whl", "http", "rev", "msgpack"})
@@ -348,73 +359,131 @@ class _Scanner:
             if self.token.cancelled():
                 return
             dpath, parts, downer = stack.pop()
+            # Through a directory fd where the platform allows: each stat is then one fstatat
+            # on a name, not a walk down the whole path.
+            dfd: int | None = None
             try:
-                with os.scandir(dpath) as it:
-                    entries = list(it)
+                if _FD_WALK:
+                    dfd = os.open(dpath, _DIR_OPEN)
+                    with os.scandir(dfd) as it:
+                        entries = list(it)
+                else:
+                    with os.scandir(dpath) as it:
+                        entries = list(it)
             except FileNotFoundError:
                 out.vanished += 1
+                if dfd is not None:
+                    os.close(dfd)
                 continue
             except OSError as exc:
+                if dfd is not None:
+                    os.close(dfd)
                 try:
                     owner: Owner | None = Owner.from_stat(os.lstat(dpath))
                 except OSError:
                     owner = None
                 out.marks.append(Mark(dpath, "unreadable", owner, detail=str(exc.strerror)))
                 continue
-            names = {e.name for e in entries}
-            real_dir = os.path.join(real_bucket, *parts)
-            revision_dirs: list[str] = []
-            pointer = None
-            for e in entries:
+            try:
+                self._link_dir(
+                    bucket, kind, dpath, dfd, parts, downer, entries, real_bucket, tally, stack, out
+                )
+            finally:
+                if dfd is not None:
+                    os.close(dfd)
+
+    def _link_dir(
+        self,
+        bucket: str,
+        kind: str,
+        dpath: str,
+        dfd: int | None,
+        parts: tuple[str, ...],
+        downer: tuple[int, int, int],
+        entries: list[os.DirEntry[str]],
+        real_bucket: str,
+        tally: _Tally,
+        stack: list[tuple[str, tuple[str, ...], tuple[int, int, int]]],
+        out: _LinkWalk,
+    ) -> None:
+        """One directory of a link bucket: account every entry, read every link."""
+        real_dir = os.path.join(real_bucket, *parts)
+        prefix = dpath + os.sep
+        duid, dgid, dmode = downer
+        revision_dirs: list[str] = []
+        pointer = None
+        file_links = self.snap.link_style == "file"
+        nbytes = files = 0
+        for e in entries:
+            try:
+                st = e.stat(follow_symlinks=False)
+            except FileNotFoundError:
+                out.vanished += 1
+                continue
+            except OSError as exc:
+                out.problems.append(
+                    Problem("unreadable", prefix + e.name, str(exc.strerror or exc))
+                )
+                continue
+            mode = st.st_mode
+            fmt = mode & 0o170000
+            if fmt == 0o040000:
                 name = e.name
-                full = os.path.join(dpath, name)
+                full = prefix + name
+                if _is_tmp(name):
+                    self._walk_inline(full, "tmp", downer, bucket, out)
+                    continue
+                if (kind == "sdists" and name == "src") or (
+                    kind == "environments" and os.path.exists(full + os.sep + "pyvenv.cfg")
+                ):
+                    self._walk_inline(full, "tree", downer, bucket, out)
+                    continue
+                nbytes += _alloc(st)
+                tally.dirs += 1
+                child_owner = _owner_tuple(st)
+                if st.st_uid != duid or st.st_gid != dgid:
+                    out.marks.append(Mark(full, "owner", Owner.from_stat(st)))
+                elif child_owner[2] != dmode:
+                    out.marks.append(Mark(full, "mode", Owner.from_stat(st)))
+                revision_dirs.append(name)
+                stack.append((full, (*parts, name), child_owner))
+                continue
+            nbytes += _alloc(st)
+            files += 1
+            if st.st_uid != duid or st.st_gid != dgid:
+                out.marks.append(Mark(prefix + e.name, "owner", Owner.from_stat(st), 1, _alloc(st)))
+            if fmt == 0o120000:
+                name = e.name
+                if name in _SKIP_NAMES or _ext(name) in _SKIP_EXTS:
+                    continue
                 try:
-                    st = e.stat(follow_symlinks=False)
-                except FileNotFoundError:
-                    out.vanished += 1
-                    continue
+                    raw = (
+                        os.readlink(name, dir_fd=dfd)
+                        if dfd is not None
+                        else os.readlink(prefix + name)
+                    )
                 except OSError as exc:
-                    out.problems.append(Problem("unreadable", full, str(exc.strerror or exc)))
+                    out.problems.append(
+                        Problem("unreadable", prefix + name, str(exc.strerror or exc))
+                    )
                     continue
-                mode = st.st_mode
-                b = _alloc(st)
-                if stat.S_ISDIR(mode):
-                    if _is_tmp(name):
-                        self._walk_inline(full, "tmp", downer, bucket, out)
-                        continue
-                    if (kind == "sdists" and name == "src") or (
-                        kind == "environments" and os.path.exists(os.path.join(full, "pyvenv.cfg"))
-                    ):
-                        self._walk_inline(full, "tree", downer, bucket, out)
-                        continue
-                    tally.bytes += b
-                    tally.dirs += 1
-                    child_owner = _owner_tuple(st)
-                    if (st.st_uid, st.st_gid) != downer[:2]:
-                        out.marks.append(Mark(full, "owner", Owner.from_stat(st)))
-                    elif child_owner[2] != downer[2]:
-                        out.marks.append(Mark(full, "mode", Owner.from_stat(st)))
-                    revision_dirs.append(name)
-                    stack.append((full, (*parts, name), child_owner))
-                    continue
-                tally.bytes += b
-                tally.files += 1
-                if stat.S_ISREG(mode) and st.st_nlink > 1:
+                self._symlink_entry(bucket, kind, prefix + name, parts, name, real_dir, raw, out)
+            elif fmt == 0o100000:
+                if st.st_nlink > 1:
                     out.linked_ino.append(st.st_ino)
-                    out.linked_bytes.append(b)
-                if (st.st_uid, st.st_gid) != downer[:2]:
-                    out.marks.append(Mark(full, "owner", Owner.from_stat(st), 1, b))
-                if stat.S_ISLNK(mode):
-                    self._symlink_entry(bucket, kind, full, parts, name, real_dir, out)
-                elif stat.S_ISREG(mode):
-                    if name in {"revision.http", "revision.rev"}:
-                        pointer = name
-                    elif self.snap.link_style == "file" and _could_be_link(name):
-                        self._file_entry(bucket, kind, full, parts, name, st, out)
-                    elif self.read_pointers and _ext(name) in {"http", "rev", "msgpack"}:
-                        self._check_side_file(kind, full, name, names, out)
-            if pointer is not None and kind in {"sdists", "built-wheels"}:
-                out.shards.append(self._shard(bucket, dpath, parts, pointer, sorted(revision_dirs)))
+                    out.linked_bytes.append(_alloc(st))
+                name = e.name
+                if name in {"revision.http", "revision.rev"}:
+                    pointer = name
+                elif file_links and _could_be_link(name):
+                    self._file_entry(bucket, kind, prefix + name, parts, name, st, out)
+                elif self.read_pointers and _ext(name) in {"http", "rev", "msgpack"}:
+                    names = {x.name for x in entries}
+                    self._check_side_file(kind, prefix + name, name, names, out)
+        tally.bytes += nbytes
+        tally.files += files
+        if pointer is not None and kind in {"sdists", "built-wheels"}:
+            out.shards.append(self._shard(bucket, dpath, parts, pointer, sorted(revision_dirs)))
 
     def _walk_inline(
         self,
@@ -482,15 +551,9 @@ class _Scanner:
         parts: tuple[str, ...],
         name: str,
         real_dir: str,
+        raw: str,
         out: _LinkWalk,
     ) -> None:
-        if name in _SKIP_NAMES or _ext(name) in _SKIP_EXTS:
-            return
-        try:
-            raw = os.readlink(full)
-        except OSError as exc:
-            out.problems.append(Problem("unreadable", full, str(exc.strerror or exc)))
-            return
         state, aid = self._resolve(raw, real_dir)
         ekind, index, package, version = self._entry_fields(kind, parts, name)
         out.entries.append(
@@ -669,18 +732,34 @@ class _Scanner:
                 )
             )
         elif role == "archive":
-            self.archive_results.append(res)
+            if self.refs_ready:
+                self.build_archive(res)
+            else:
+                self.archive_results.append(res)
         elif role == "dir":
             self.root_sizes[os.path.basename(res.path)] = res.bytes
 
     archive_results: list[UnitResult]
     root_sizes: dict[str, int]
+    refs_ready: bool = False
+
+    def references_done(
+        self, link_walk: _LinkWalk, bucket_set: BucketSet | Callable[[], BucketSet] | None
+    ) -> None:
+        """The link walk has finished: index references, build the archives waiting so far."""
+        self.bucket_set = bucket_set() if callable(bucket_set) else (bucket_set or self.bucket_set)
+        self.prepare_references(link_walk)
+        self.refs_ready = True
+        for res in self.archive_results:
+            self.build_archive(res)
+        self.archive_results = []
 
     def in_symlinked_bucket(self, bucket: str) -> bool:
         info = self.bucket_paths.get(bucket)
         return bool(info and info[3])
 
-    def build_archives(self, link_walk: _LinkWalk) -> None:
+    def prepare_references(self, link_walk: _LinkWalk) -> None:
+        """Index the links once the link walk is done; archives can then be built one by one."""
         snap = self.snap
         current_link_buckets = {
             f"{k}-v{v}"
@@ -688,7 +767,7 @@ class _Scanner:
             if k in LINK_BUCKET_KINDS
             for v in versions
         }
-        refs: dict[str, list[str]] = {}
+        refs: dict[str, list[Entry]] = {}
         stale_refs: dict[str, list[str]] = {}
         env_refs: dict[str, list[str]] = {}
         for e in link_walk.entries:
@@ -700,67 +779,64 @@ class _Scanner:
             if e.kind == "environment":
                 env_refs.setdefault(e.archive_id, []).append(e.path)
             elif e.bucket in current_link_buckets:
-                refs.setdefault(e.archive_id, []).append(e.path)
+                refs.setdefault(e.archive_id, []).append(e)
             else:
                 stale_refs.setdefault(e.archive_id, []).append(e.path)
-        for res in self.archive_results:
-            aid = os.path.basename(res.path)
-            problems: list[str] = []
-            package = version = None
-            if not res.is_dir:
-                kind = ArchiveKind.FILE
-                problems.append("not a directory")
-            elif any(n == "pyvenv.cfg" for n in res.top):
-                kind = ArchiveKind.ENVIRONMENT
-            elif res.dist_info:
-                kind = ArchiveKind.WHEEL
-                names = [links.dist_info_name_version(n) for n, _ in res.dist_info]
-                parsed = [n for n in names if n]
-                if parsed:
-                    package, version = links.normalize_name(parsed[0][0]), parsed[0][1]
-                if len(res.dist_info) > 1:
-                    problems.append("more than one .dist-info directory")
-                if not all(has for _, has in res.dist_info):
-                    problems.append("incomplete: no RECORD in its .dist-info")
-            else:
-                kind = ArchiveKind.UNKNOWN
-                problems.append("empty" if not res.top else "incomplete: no .dist-info")
-            referrers = tuple(refs.get(aid, ()))
-            for ref in referrers:
-                ent_pkg = self._entry_package(ref, link_walk)
-                if package and ent_pkg and ent_pkg != package:
-                    problems.append(f"linked as {ent_pkg} but contains {package}")
-                    break
-            if package is None and referrers:
-                package = self._entry_package(referrers[0], link_walk)
-            snap.archives.append(
-                Archive(
-                    id=aid,
-                    path=res.path,
-                    kind=kind,
-                    package=package,
-                    version=version,
-                    bytes=res.bytes,
-                    shared_bytes=res.shared_bytes,
-                    files=res.files,
-                    referenced=bool(referrers),
-                    referrers=referrers,
-                    owner=Owner(res.uid, res.gid, res.mode & 0o7777, res.is_dir),
-                    last_used=res.max_atime or None,
-                    modified=res.max_mtime or None,
-                    problems=tuple(problems),
-                    dist_info=tuple(n for n, _ in res.dist_info),
-                    stale_referrers=tuple(stale_refs.get(aid, ())),
-                    environment_referrers=tuple(env_refs.get(aid, ())),
-                )
-            )
-        snap.archives.sort(key=lambda a: (a.package or "~", a.version or "", a.id))
+        self.refs, self.stale_refs, self.env_refs = refs, stale_refs, env_refs
 
-    def _entry_package(self, path: str, link_walk: _LinkWalk) -> str | None:
-        if not hasattr(self, "_entry_by_path"):
-            self._entry_by_path = {e.path: e for e in link_walk.entries}
-        e = self._entry_by_path.get(path)
-        return e.package if e else None
+    refs: dict[str, list[Entry]]
+    stale_refs: dict[str, list[str]]
+    env_refs: dict[str, list[str]]
+
+    def build_archive(self, res: UnitResult) -> None:
+        aid = os.path.basename(res.path)
+        problems: list[str] = []
+        package = version = None
+        if not res.is_dir:
+            kind = ArchiveKind.FILE
+            problems.append("not a directory")
+        elif "pyvenv.cfg" in res.top:
+            kind = ArchiveKind.ENVIRONMENT
+        elif res.dist_info:
+            kind = ArchiveKind.WHEEL
+            parsed = [p for p in (links.dist_info_name_version(n) for n, _ in res.dist_info) if p]
+            if parsed:
+                package, version = links.normalize_name(parsed[0][0]), parsed[0][1]
+            if len(res.dist_info) > 1:
+                problems.append("more than one .dist-info directory")
+            if not all(has for _, has in res.dist_info):
+                problems.append("incomplete: no RECORD in its .dist-info")
+        else:
+            kind = ArchiveKind.UNKNOWN
+            problems.append("empty" if not res.top else "incomplete: no .dist-info")
+        entries = self.refs.get(aid, ())
+        for e in entries:
+            if package and e.package and e.package != package:
+                problems.append(f"linked as {e.package} but contains {package}")
+                break
+        if package is None and entries:
+            package = entries[0].package
+        self.snap.archives.append(
+            Archive(
+                id=aid,
+                path=res.path,
+                kind=kind,
+                package=package,
+                version=version,
+                bytes=res.bytes,
+                shared_bytes=res.shared_bytes,
+                files=res.files,
+                referenced=bool(entries),
+                referrers=tuple(e.path for e in entries),
+                owner=Owner(res.uid, res.gid, res.mode & 0o7777, res.is_dir),
+                last_used=res.max_atime or None,
+                modified=res.max_mtime or None,
+                problems=tuple(problems),
+                dist_info=tuple(n for n, _ in res.dist_info),
+                stale_referrers=tuple(self.stale_refs.get(aid, ())),
+                environment_referrers=tuple(self.env_refs.get(aid, ())),
+            )
+        )
 
     def build_buckets(self) -> None:
         snap = self.snap
@@ -803,11 +879,14 @@ def scan(
     workers: int | None = None,
     link_style: str | None = None,
     read_pointers: bool = False,
+    pool: WorkerPool | None = None,
 ) -> Generator[Progress, None, Snapshot]:
     """Scan the cache at `root`. Yields Progress; returns the Snapshot.
 
-    `bucket_set` and `uv_version` may be callables: they are needed only at the end (to judge
-    buckets and references), so finding uv binaries can run while the walk does.
+    `bucket_set` and `uv_version` may be callables: they are needed only once the links are
+    read, so finding uv binaries can run while the walk does. `pool` is a worker pool the caller
+    started early (so the workers' start-up overlaps the caller's); the scan owns it from then
+    on and closes it.
 
     Raises CacheNotFoundError / NotACacheError / CacheUnreadableError for the root itself and
     CancelledError when `cancel` fires; everything below the root is recorded, never raised.
@@ -827,71 +906,49 @@ def scan(
     s.bucket_paths = {}
     s.archive_results = []
     s.root_sizes = {}
-    yield Progress("opening", message=root)
-    s.open_root()
-    s.list_root()
-    snap = s.snap
-    for path, reason, st in s.pending_root_marks:
-        snap.marks.append(Mark(path, reason, Owner.from_stat(st)))
-    if token.cancelled():
-        raise CancelledError("scan cancelled")
-
-    link_walk = _LinkWalk()
-    thread = threading.Thread(
-        target=s.walk_link_buckets, args=(link_walk,), name="uvci-link-walk", daemon=True
-    )
-    thread.start()
-
-    total_units = len(s.units)
-    done = 0
-    yield Progress("scanning", 0, total_units, snap.total_bytes, "reading the cache")
-    use_pool = s.workers > 1 and total_units >= POOL_MIN_UNITS
-    pool: WorkerPool | None = None
-    if use_pool:
-        try:
-            pool = WorkerPool(s.workers)
-        except OSError:
-            pool = None
     try:
-        if pool is not None:
-            for results in pool.run(chunked(s.units, s.workers)):
-                for res in results:
-                    info = s.unit_info[res.path]
-                    s.merge_unit(res, info.bucket, info.role, info.location)
-                done += len(results)
-                if token.cancelled():
-                    pool.kill()
-                    raise CancelledError("scan cancelled")
-                yield Progress("scanning", done, total_units, snap.total_bytes)
-        else:
-            last = time.perf_counter()
-            for path, kind, owner in s.units:
-                res = walk_unit(path, kind, owner)
-                info = s.unit_info[path]
-                s.merge_unit(res, info.bucket, info.role, info.location)
-                done += 1
-                if token.cancelled():
-                    raise CancelledError("scan cancelled")
-                now = time.perf_counter()
-                if now - last > 0.05:
-                    last = now
-                    yield Progress("scanning", done, total_units, snap.total_bytes)
+        yield Progress("opening", message=root)
+        s.open_root()
+        s.list_root()
+        snap = s.snap
+        for path, reason, st in s.pending_root_marks:
+            snap.marks.append(Mark(path, reason, Owner.from_stat(st)))
+        if token.cancelled():
+            raise CancelledError("scan cancelled")
+
+        link_walk = _LinkWalk()
+        thread = threading.Thread(
+            target=s.walk_link_buckets, args=(link_walk,), name="uvci-link-walk", daemon=True
+        )
+        thread.start()
+        total_units = len(s.units)
+        yield Progress("scanning", 0, total_units, snap.total_bytes, "reading the cache")
+        if s.workers > 1 and total_units >= POOL_MIN_UNITS and pool is None:
+            try:
+                pool = WorkerPool(s.workers)
+            except OSError:
+                pool = None
+        elif pool is not None and (s.workers <= 1 or total_units < POOL_MIN_UNITS):
+            pool.close()
+            pool = None
+        yield from _walk_units(s, pool, link_walk, thread, bucket_set)
     finally:
         if pool is not None:
-            pool.close()
-        if token.cancelled():
-            thread.join()
+            if token.cancelled():
+                pool.kill()
+            else:
+                pool.close()
 
     while thread.is_alive():
-        thread.join(0.1)
+        thread.join(0.05)
         if token.cancelled():
             thread.join()
             raise CancelledError("scan cancelled")
-        yield Progress("scanning", done, total_units, snap.total_bytes, "reading links")
+        yield Progress("scanning", total_units, total_units, snap.total_bytes, "reading links")
     if link_walk.error is not None:
         raise link_walk.error
-    if token.cancelled():
-        raise CancelledError("scan cancelled")
+    if not s.refs_ready:
+        s.references_done(link_walk, bucket_set)
 
     # Link buckets: their own files, then the subtrees the thread walked inline.
     dup = s.inodes.add_many(
@@ -914,10 +971,9 @@ def scan(
     snap.marks.extend(link_walk.marks)
     snap.problems.extend(link_walk.problems)
     snap.vanished += link_walk.vanished
-    s.bucket_set = bucket_set() if callable(bucket_set) else (bucket_set or s.bucket_set)
     version = uv_version() if callable(uv_version) else uv_version
     snap.uv_version = version or format_version(s.bucket_set.uv_version)
-    s.build_archives(link_walk)
+    snap.archives.sort(key=lambda a: (a.package or "~", a.version or "", a.id))
     s.build_buckets()
     snap.tmp_dirs.sort(key=lambda t: t.path)
     tmp_sizes = {os.path.basename(t.path): t.bytes for t in snap.tmp_dirs if t.location == "root"}
@@ -935,6 +991,54 @@ def scan(
     snap.duration = time.perf_counter() - t0
     yield Progress("done", total_units, total_units, snap.total_bytes)
     return snap
+
+
+def _walk_units(
+    s: _Scanner,
+    pool: WorkerPool | None,
+    link_walk: _LinkWalk,
+    thread: threading.Thread,
+    bucket_set: BucketSet | Callable[[], BucketSet] | None,
+) -> Generator[Progress, None, None]:
+    """Walk every unit (in the pool or here), merging results as they come; once the link
+    thread is done, archives are built as they arrive instead of all at the end."""
+    token = s.token
+    snap = s.snap
+    total = len(s.units)
+    done = 0
+
+    def merge(results: list[UnitResult]) -> None:
+        if not s.refs_ready and not thread.is_alive():
+            if link_walk.error is not None:
+                raise link_walk.error
+            s.references_done(link_walk, bucket_set)
+        for res in results:
+            info = s.unit_info.get(res.path)
+            if info is None:
+                # Handed to the pool early and not in the scan's own listing (uv removed it in
+                # between): the listing is what the snapshot describes.
+                continue
+            s.merge_unit(res, info.bucket, info.role, info.location)
+
+    if pool is not None:
+        rest = [u for u in s.units if u[0] not in pool.early_paths]
+        for results in pool.run(chunked(rest, s.workers)):
+            merge(results)
+            done += len(results)
+            if token.cancelled():
+                raise CancelledError("scan cancelled")
+            yield Progress("scanning", done, total, snap.total_bytes)
+        return
+    last = time.perf_counter()
+    for path, kind, owner in s.units:
+        merge([walk_unit(path, kind, owner)])
+        done += 1
+        if token.cancelled():
+            raise CancelledError("scan cancelled")
+        now = time.perf_counter()
+        if now - last > 0.05:
+            last = now
+            yield Progress("scanning", done, total, snap.total_bytes)
 
 
 def run_scan(

@@ -21,6 +21,9 @@ from uv_cache_inspector.core.walk import WORKER_FLAG, UnitResult
 
 Unit = tuple[str, str, "tuple[int, int, int] | None"]
 
+# Below this many units, starting processes costs more than it saves.
+POOL_MIN_UNITS = 48
+
 
 def _worker_command() -> tuple[list[str], dict[str, str]]:
     env = dict(os.environ)
@@ -37,11 +40,19 @@ def default_worker_count() -> int:
 
 
 class WorkerPool:
-    """Started on construction; use as a context manager so workers always exit."""
+    """Started on construction; use as a context manager so workers always exit.
 
-    def __init__(self, count: int) -> None:
+    `early` units are handed out at once, so the workers walk the bulk of the cache (the
+    archives) while the caller is still importing and listing; `run()` then hands out the rest
+    and yields the results of both. `early_paths` tells the caller what is already under way.
+    """
+
+    def __init__(self, count: int, early: Sequence[Unit] = ()) -> None:
         cmd, env = _worker_command()
         self.procs: list[subprocess.Popen[bytes]] = []
+        self.busy: set[int] = set()
+        self.early_paths = frozenset(u[0] for u in early)
+        self._pending: list[list[Unit]] = []
         try:
             for _ in range(count):
                 self.procs.append(
@@ -58,6 +69,13 @@ class WorkerPool:
         except OSError:
             self.close()
             raise
+        self._pending = list(reversed(chunked(early, count)))
+        for i, proc in enumerate(self.procs):
+            if not self._pending:
+                break
+            assert proc.stdin is not None
+            self._send(proc.stdin, self._pending.pop())
+            self.busy.add(i)
 
     def __enter__(self) -> WorkerPool:
         return self
@@ -104,22 +122,23 @@ class WorkerPool:
         return bytes(buf)
 
     def run(self, chunks: Sequence[Sequence[Unit]]) -> Iterator[list[UnitResult]]:
-        """Yield each chunk's results as they arrive (order not kept)."""
-        todo = list(reversed(chunks))
+        """Yield each chunk's results as they arrive (order not kept), early ones included."""
+        todo = list(reversed([list(c) for c in chunks])) + self._pending
+        self._pending = []
         sel = selectors.DefaultSelector()
-        busy = 0
         try:
-            for p in self.procs:
-                if not todo:
-                    break
-                assert p.stdin is not None
-                assert p.stdout is not None
-                self._send(p.stdin, todo.pop())
-                sel.register(p.stdout, selectors.EVENT_READ, p)
-                busy += 1
-            while busy:
+            for i, proc in enumerate(self.procs):
+                assert proc.stdin is not None
+                assert proc.stdout is not None
+                if i not in self.busy and todo:
+                    self._send(proc.stdin, todo.pop())
+                    self.busy.add(i)
+                if i in self.busy:
+                    sel.register(proc.stdout, selectors.EVENT_READ, i)
+            while self.busy:
                 for key, _ in sel.select():
-                    proc: subprocess.Popen[bytes] = key.data
+                    i = key.data
+                    proc = self.procs[i]
                     assert proc.stdout is not None
                     size = int.from_bytes(self._read_exact(proc.stdout, 8), "little")
                     results: list[UnitResult] = pickle.loads(  # noqa: S301 - our own child
@@ -130,7 +149,7 @@ class WorkerPool:
                         self._send(proc.stdin, todo.pop())
                     else:
                         sel.unregister(proc.stdout)
-                        busy -= 1
+                        self.busy.discard(i)
                     yield results
         finally:
             sel.close()
