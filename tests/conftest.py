@@ -77,7 +77,7 @@ def _force_rmtree(path: Path) -> None:
             except OSError:
                 pass
 
-    shutil.rmtree(path, onerror=onerror)  # noqa: PTH - onexc needs 3.12
+    shutil.rmtree(path, onerror=onerror)  # onexc= needs 3.12
 
 
 @pytest.fixture(scope="session")
