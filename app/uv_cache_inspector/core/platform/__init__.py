@@ -1,0 +1,147 @@
+"""Facts about the machine the cache lives on: filesystems, mounts, WSL, limits, locking.
+
+One API (`gather`, `fs_facts`) over per-platform modules: `posix.py` (Linux, macOS, BSD) and
+`windows.py`. Everything that decides something from raw data (mountinfo text, volume flags,
+/proc/version) is a pure function there, tested on every platform; the small parts that ask the
+OS are isolated and say so (Windows and macOS code paths are not exercised on Linux CI).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass, field
+
+# Filesystems that are not local disks (uv-format §8, failure-modes F7): locks may not
+# exclude, entries may vanish, hardlinks may be missing.
+NETWORK_FS = frozenset(
+    {
+        "nfs",
+        "nfs4",
+        "cifs",
+        "smb",
+        "smb2",
+        "smb3",
+        "smbfs",
+        "ncpfs",
+        "afs",
+        "coda",
+        "lustre",
+        "gpfs",
+        "beegfs",
+        "ceph",
+        "cephfs",
+        "glusterfs",
+        "ocfs2",
+        "gfs2",
+        "9p",
+        "v9fs",
+        "davfs",
+        "fuse.sshfs",
+        "fuse.rclone",
+        "fuse.s3fs",
+        "fuse.gcsfuse",
+        "fuse.glusterfs",
+        "fuse.cephfs",
+        "panfs",
+        "pvfs2",
+        "orangefs",
+        "quobyte",
+    }
+)
+# WSL1's own filesystems (WSL1 has known EACCES-on-rename bugs, failure-modes F3).
+WSL1_FS = frozenset({"lxfs", "wslfs", "drvfs"})
+# Filesystems without hard links: uv falls back to copying every file.
+NO_HARDLINK_FS = frozenset({"vfat", "msdos", "exfat", "fat", "fat32", "fuseblk.exfat"})
+
+
+@dataclass(frozen=True, slots=True)
+class FsFacts:
+    """The filesystem a path lives on."""
+
+    path: str
+    exists: bool
+    device: int | None = None
+    mount_point: str | None = None
+    fstype: str | None = None
+    source: str | None = None
+    options: tuple[str, ...] = ()
+    read_only: bool = False
+    free_bytes: int | None = None
+    total_bytes: int | None = None
+    free_inodes: int | None = None
+    total_inodes: int | None = None
+    error: str | None = None
+    remote: bool = False  # the platform says it is a network drive (Windows DRIVE_REMOTE)
+
+    @property
+    def network(self) -> bool:
+        t = (self.fstype or "").lower()
+        return self.remote or t in NETWORK_FS or (t.startswith("fuse.") and t != "fuse.portal")
+
+    @property
+    def wsl1(self) -> bool:
+        return (self.fstype or "").lower() in WSL1_FS
+
+    @property
+    def no_hardlinks(self) -> bool:
+        return (self.fstype or "").lower() in NO_HARDLINK_FS
+
+
+@dataclass(frozen=True, slots=True)
+class LimitFacts:
+    nofile_soft: int | None
+    nofile_hard: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class EnvFacts:
+    os_name: str  # sys.platform
+    kernel: str
+    wsl: int | None  # 1, 2, or None when not WSL
+    cache: FsFacts
+    tmpdir: FsFacts
+    venv: FsFacts | None
+    limits: LimitFacts
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+def fs_facts(path: str) -> FsFacts:
+    """Facts for the filesystem holding `path` (or its nearest existing ancestor)."""
+    if sys.platform == "win32":
+        from uv_cache_inspector.core.platform import windows
+
+        return windows.fs_facts(path)
+    from uv_cache_inspector.core.platform import posix
+
+    return posix.fs_facts(path)
+
+
+def tmpdir() -> str:
+    import tempfile
+
+    return tempfile.gettempdir()
+
+
+def gather(cache_root: str, venv: str | None = None) -> EnvFacts:
+    from uv_cache_inspector.core.platform import posix
+
+    if sys.platform == "win32":
+        from uv_cache_inspector.core.platform import windows
+
+        kernel = windows.kernel_text()
+        wsl = None
+        limits = LimitFacts(None, None)
+    else:
+        kernel = posix.kernel_text()
+        wsl = posix.wsl_version(posix.read_text("/proc/version"), os.environ)
+        limits = posix.limits()
+    return EnvFacts(
+        os_name=sys.platform,
+        kernel=kernel,
+        wsl=wsl,
+        cache=fs_facts(cache_root),
+        tmpdir=fs_facts(tmpdir()),
+        venv=fs_facts(venv) if venv else None,
+        limits=limits,
+    )
