@@ -75,6 +75,44 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--top", type=int, default=20, help="packages to list (human output)")
     p.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_scan)
+
+    def diagnosis_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "--owner",
+            metavar="USER",
+            help="the user who runs uv (default: you; as root: SUDO_UID or the cache's owner)",
+        )
+        p.add_argument(
+            "--venv",
+            metavar="PATH",
+            help="an environment to check against the cache (default: $VIRTUAL_ENV or ./.venv)",
+        )
+        p.add_argument(
+            "--orphan-age",
+            type=float,
+            default=3600,
+            metavar="SECONDS",
+            help="how old an unused .tmp* directory must be to count as orphaned",
+        )
+        p.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+
+    p = add("doctor", "scan and diagnose: name the cause of every known cache failure")
+    diagnosis_options(p)
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="only the checks that need no full scan (well under a second)",
+    )
+    p.set_defaults(func=cmd_doctor)
+
+    p = add("explain", "explain a uv error message (argument, or - / nothing for stdin)")
+    p.add_argument("text", nargs="?", default="-", help="uv's error text, or - for stdin")
+    diagnosis_options(p)
+    p.set_defaults(func=cmd_explain)
+
+    p = add("report", "a Markdown report to paste into a bug report")
+    diagnosis_options(p)
+    p.set_defaults(func=cmd_report)
     return parser
 
 
@@ -208,6 +246,187 @@ def cmd_scan(args: argparse.Namespace) -> int:
         emit_json(snapshot_json(snap, ctx.location))
         return EXIT_OK
     _print_scan(snap, ctx, args.top)
+    return EXIT_OK
+
+
+def _venv(arg: str | None) -> str | None:
+    if arg:
+        return arg
+    env = os.environ.get("VIRTUAL_ENV")
+    if env:
+        return env
+    return ".venv" if os.path.isdir(".venv") else None
+
+
+_LABEL = {"error": "ERROR", "warning": "WARN ", "info": "INFO "}
+
+
+def _print_finding(f: Any, stream: TextIO | None = None) -> None:
+    from uv_cache_inspector.core import fmt
+
+    out = stream or sys.stdout
+    where = f" [{fmt.user_path(f.path)}]" if f.path else ""
+    out.write(f"{_LABEL[f.severity.value]} {f.code}{where}\n  {f.message}\n")
+    if f.fix:
+        out.write(f"  fix: {f.fix}\n")
+    out.flush()
+
+
+def _diagnose(args: argparse.Namespace, *, deep: bool, stream_human: bool) -> Any:
+    """Run the diagnosis; print findings as they arrive when asked to (human output)."""
+    from uv_cache_inspector.core.diagnose import diagnose
+    from uv_cache_inspector.core.model import CancelToken, Progress
+
+    ctx = _context(args)
+    if stream_human:
+        from uv_cache_inspector.core import fmt
+
+        print(f"Cache: {fmt.user_path(ctx.location.path)} ({ctx.location.detail})")
+        print()
+    shown: set[tuple[str, Any]] = set()
+    progress = ProgressLine()
+    gen = diagnose(
+        ctx.location.path,
+        location=ctx.location,
+        binaries=lambda: ctx.binaries,
+        bucket_set=ctx.bucket_set,
+        venv=_venv(getattr(args, "venv", None)),
+        owner=getattr(args, "owner", None),
+        orphan_age=getattr(args, "orphan_age", 3600),
+        cancel=CancelToken(),
+        deep=deep,
+        workers=getattr(args, "workers", None),
+    )
+    try:
+        while True:
+            try:
+                item = next(gen)
+            except StopIteration as stop:
+                return stop.value, ctx
+            if isinstance(item, Progress):
+                progress(item)
+                continue
+            key = (item.code, item.path)
+            if stream_human and key not in shown:
+                shown.add(key)
+                progress.clear()
+                _print_finding(item)
+    except KeyboardInterrupt:
+        gen.close()
+        raise CancelledError("interrupted") from None
+    finally:
+        progress.clear()
+
+
+def _findings_json(diag: Any, ctx: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    from uv_cache_inspector.core.model import display_path
+
+    inp = diag.inputs
+    out: dict[str, Any] = {
+        "cache_dir": display_path(diag.root),
+        "findings": [f.to_json() for f in diag.findings],
+        "uv_user": {"uid": inp.user.uid, "name": inp.user.name, "how": inp.user.how},
+        "lock": inp.lock.describe(),
+        "uv_versions": [
+            {"path": b.path, "version": b.version_str, "found": b.how_found} for b in inp.binaries
+        ],
+        "location": ctx.location.to_json(),
+    }
+    if extra:
+        out.update(extra)
+    return out
+
+
+def _summary(findings: list[Any]) -> str:
+    counts = {
+        s: sum(1 for f in findings if f.severity.value == s) for s in ("error", "warning", "info")
+    }
+    if not findings:
+        return "No problems found: uv can use this cache."
+    parts = [
+        f"{counts['error']} error{'s' if counts['error'] != 1 else ''}",
+        f"{counts['warning']} warning{'s' if counts['warning'] != 1 else ''}",
+        f"{counts['info']} note{'s' if counts['info'] != 1 else ''}",
+    ]
+    return "Summary: " + ", ".join(parts) + "."
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    diag, ctx = _diagnose(args, deep=not args.quick, stream_human=not args.json)
+    if args.json:
+        emit_json(_findings_json(diag, ctx))
+    elif not diag.findings:
+        print("No problems found: uv can use this cache.")
+    else:
+        print()
+        print(_summary(diag.findings))
+    return EXIT_FINDINGS if diag.errors else EXIT_OK
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    from uv_cache_inspector.core import explain as ex
+    from uv_cache_inspector.core.access import resolve_user
+    from uv_cache_inspector.core.diagnose import severity_rank
+    from uv_cache_inspector.core.model import Owner
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    failures = ex.parse(text)
+    if not failures:
+        raise UsageError(
+            "no uv failure found in that text: paste uv's whole error output "
+            "(the lines with 'failed to ...' and '(os error N)')"
+        )
+    diag, _ = _diagnose(args, deep=False, stream_human=False)
+    root = diag.inputs.quick.real_root
+    try:
+        root_owner: Any = Owner.from_stat(os.stat(root))
+    except OSError:
+        root_owner = None
+    user = resolve_user(root_owner, getattr(args, "owner", None))
+    explained = ex.explain_failures(failures, user, root)
+    # Then what doctor sees on the same cache, without repeating the same place.
+    keys = {(f.code, f.path) for f in explained}
+    related = [
+        f for f in diag.findings if f.severity.value != "info" and (f.code, f.path) not in keys
+    ]
+    findings = sorted(explained, key=severity_rank) + related
+    if args.json:
+        from uv_cache_inspector.core.model import display_path
+
+        emit_json(
+            {
+                "cache_dir": display_path(root),
+                "findings": [f.to_json() for f in findings],
+                "failures": [
+                    {
+                        "operation": f.op,
+                        "paths": list(f.paths),
+                        "errno": f.errno,
+                        "os_message": f.os_message,
+                        "text": f.line,
+                    }
+                    for f in failures
+                ],
+            }
+        )
+    else:
+        for fail in failures:
+            print(f"uv said: {fail.line}")
+        print()
+        for f in findings:
+            _print_finding(f)
+    return EXIT_FINDINGS if any(f.severity.value == "error" for f in findings) else EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from uv_cache_inspector.core.report import markdown
+
+    diag, ctx = _diagnose(args, deep=True, stream_human=False)
+    text = markdown(diag)
+    if args.json:
+        emit_json({**_findings_json(diag, ctx), "markdown": text})
+    else:
+        sys.stdout.write(text)
     return EXIT_OK
 
 
