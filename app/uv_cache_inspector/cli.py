@@ -110,6 +110,24 @@ def build_parser() -> argparse.ArgumentParser:
     diagnosis_options(p)
     p.set_defaults(func=cmd_explain)
 
+    p = add("test-write", "replay uv's atomic write-and-rename routine on the cache, traced")
+    p.add_argument("--keep", action="store_true", help="leave what it wrote, for inspection")
+    p.add_argument(
+        "--bucket",
+        choices=["root", "sdists", "builds"],
+        default="root",
+        help="where to make the temporary directory (sdists and builds use their "
+        "bucket, wheels the root)",
+    )
+    p.add_argument(
+        "--with-uv",
+        action="store_true",
+        help="also run the real uv against the cache (under strace when available)",
+    )
+    p.add_argument("--no-strace", action="store_true", help="do not trace uv with strace")
+    p.add_argument("--owner", metavar="USER", help="explain failures for this user")
+    p.set_defaults(func=cmd_test_write)
+
     p = add("report", "a Markdown report to paste into a bug report")
     diagnosis_options(p)
     p.set_defaults(func=cmd_report)
@@ -416,6 +434,65 @@ def cmd_explain(args: argparse.Namespace) -> int:
         for f in findings:
             _print_finding(f)
     return EXIT_FINDINGS if any(f.severity.value == "error" for f in findings) else EXIT_OK
+
+
+def _print_step(s: Any) -> None:
+    status = "skip" if s.skipped else ("ok  " if s.ok else "FAIL")
+    text = s.error if not s.ok and s.error else (s.note or "")
+    first, *rest = (text or "").splitlines() or [""]
+    print(f"  {status}  {s.step:<8} {s.duration_ms:8.1f} ms  {first}")
+    for line in rest:
+        print(f"{'':26}{line}")
+    for a in s.attempts:
+        if not a.get("ok", True) or "warning" in a:
+            print(f"{'':26}attempt {a}")
+    if not s.ok and s.explanation:
+        print(f"{'':8}why: {s.explanation}")
+    sys.stdout.flush()
+
+
+def cmd_test_write(args: argparse.Namespace) -> int:
+    from uv_cache_inspector.core import fmt, probe
+
+    ctx = _context(args)
+    root = ctx.location.path
+    steps: list[Any] = []
+    if not args.json:
+        print(f"Test write on {fmt.user_path(root)}: uv's persist routine, step by step")
+    gen = probe.replay(
+        root, bucket=args.bucket, keep=args.keep, owner=args.owner, bucket_set=ctx.bucket_set()
+    )
+    result = probe.run(gen, None if args.json else _print_step)
+    steps.extend(result.steps)
+    ok = result.ok
+    if args.with_uv:
+        newest = ctx.newest_uv
+        if newest is None:
+            raise UsageError("--with-uv needs a uv executable (on PATH, or --uv PATH)")
+        if not args.json:
+            print(f"\nThe real uv ({newest.version_str}, {fmt.user_path(newest.path)}):")
+        gen2 = probe.with_uv(
+            root,
+            newest.path,
+            use_strace=not args.no_strace,
+            keep=args.keep,
+            owner=args.owner,
+            python=sys.executable,
+        )
+        result2 = probe.run(gen2, None if args.json else _print_step)
+        steps.extend(result2.steps)
+        ok = ok and result2.ok
+    if args.json:
+        emit_json({"ok": ok, "cache_dir": root, "steps": [s.to_json() for s in steps]})
+    else:
+        failed = next((s for s in steps if not s.ok), None)
+        print()
+        print(
+            "Every step passed: uv can write to this cache."
+            if ok
+            else f"The write fails at {failed.step if failed else '?'}."
+        )
+    return EXIT_OK if ok else EXIT_FINDINGS
 
 
 def cmd_report(args: argparse.Namespace) -> int:

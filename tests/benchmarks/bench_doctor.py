@@ -56,14 +56,24 @@ def main() -> None:
         os.chown(archive, st.st_uid, st.st_gid)
     n = count_files(cache)
     print(f"cache: {cache} ({n:,} files), archive-v0 root-owned, diagnosed for uid 65534")
-    print(f"  first finding: median {median(firsts):.3f} s  ({', '.join(f'{x:.3f}' for x in firsts)})")
-    print(f"  full diagnosis: median {median(totals):.3f} s  ({', '.join(f'{x:.3f}' for x in totals)})")
+    print(
+        f"  first finding: median {median(firsts):.3f} s  ({', '.join(f'{x:.3f}' for x in firsts)})"
+    )
+    print(
+        f"  full diagnosis: median {median(totals):.3f} s  ({', '.join(f'{x:.3f}' for x in totals)})"
+    )
     print(f"  first line: {line[:100]}")
-    path = save(f"doctor-{args.packages}x{args.files}", {
-        "cache_files": n, "first_finding_seconds": firsts, "full_diagnosis_seconds": totals,
-        "median_first_finding": median(firsts), "median_full_diagnosis": median(totals),
-        "first_line": line,
-    })
+    path = save(
+        f"doctor-{args.packages}x{args.files}",
+        {
+            "cache_files": n,
+            "first_finding_seconds": firsts,
+            "full_diagnosis_seconds": totals,
+            "median_first_finding": median(firsts),
+            "median_full_diagnosis": median(totals),
+            "first_line": line,
+        },
+    )
     print(f"saved {path}")
 
 

@@ -261,7 +261,7 @@ def _denied(
     )
 
 
-def _check_rename(src: str, dst: str, user: UvUser, root: str | None) -> list[Finding]:
+def check_rename(src: str, dst: str, user: UvUser, root: str | None) -> list[Finding]:
     out: list[Finding] = []
     src_parent, dst_parent = os.path.dirname(src), os.path.dirname(dst)
     for parent, label in ((dst_parent, "target"), (src_parent, "source")):
@@ -308,7 +308,7 @@ def _check_rename(src: str, dst: str, user: UvUser, root: str | None) -> list[Fi
     return out
 
 
-def _check_create(path: str, user: UvUser, root: str | None, what: str) -> list[Finding]:
+def check_create(path: str, user: UvUser, root: str | None, what: str) -> list[Finding]:
     parent = os.path.dirname(path.rstrip(os.sep))
     if not os.path.isdir(parent):
         parent = _existing_parent(path)
@@ -316,9 +316,9 @@ def _check_create(path: str, user: UvUser, root: str | None, what: str) -> list[
     return [f] if f else []
 
 
-def _check_open(path: str, user: UvUser, root: str | None) -> list[Finding]:
+def check_open(path: str, user: UvUser, root: str | None) -> list[Finding]:
     if not os.path.lexists(path):
-        return _check_create(path, user, root, "a file")
+        return check_create(path, user, root, "a file")
     want = "rw" if os.path.basename(path).endswith(".lock") or path.endswith(".git") else "r"
     f = _denied("opening", path, want, user, root, "open")
     return [f] if f else []
@@ -448,7 +448,7 @@ _TRANSIENT: dict[int, Hint] = {
 }
 
 
-def _transient(f: Failure, root: str | None) -> Finding | None:
+def transient(f: Failure, root: str | None) -> Finding | None:
     code = f.errno
     if code is None:
         return None
@@ -484,15 +484,15 @@ def explain_failures(failures: Iterable[Failure], user: UvUser, root: str | None
         local = [p for p in f.paths if os.path.isabs(p) and os.path.lexists(os.path.dirname(p))]
         if user.uid >= 0 and local:
             if f.op in {"rename", "persist"} and len(f.paths) == 2:
-                found = _check_rename(f.paths[0], f.paths[1], user, root)
+                found = check_rename(f.paths[0], f.paths[1], user, root)
             elif f.op == "persist":
-                found = _check_create(f.paths[-1], user, root, "a file")
+                found = check_create(f.paths[-1], user, root, "a file")
             elif f.op in {"create_dir", "tempfile"}:
-                found = _check_create(f.paths[-1], user, root, "a directory")
+                found = check_create(f.paths[-1], user, root, "a directory")
             elif f.op in {"open", "lock", "initialize"}:
-                found = _check_open(f.paths[-1], user, root)
+                found = check_open(f.paths[-1], user, root)
             elif f.op == "remove":
-                found = _check_create(f.paths[-1], user, root, "or removing an entry")
+                found = check_create(f.paths[-1], user, root, "or removing an entry")
         if f.op == "hardlink_fallback":
             found = [
                 Finding(
@@ -533,7 +533,7 @@ def explain_failures(failures: Iterable[Failure], user: UvUser, root: str | None
                 )
             ]
         if not found:
-            t = _transient(f, root)
+            t = transient(f, root)
             if t is not None:
                 found = [t]
         for item in found:

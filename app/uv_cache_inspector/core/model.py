@@ -286,3 +286,44 @@ def display_path(path: str) -> str:
     except UnicodeEncodeError:
         return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
     return path
+
+
+@dataclass(slots=True)
+class TraceStep:
+    """One step of the test-write (core.probe), as `test-write --json` reports it."""
+
+    step: str  # "lock" | "mkdtemp" | "write" | "mkdir" | "rename" | "link" | "cleanup" | ...
+    ok: bool
+    path: str | None = None
+    target: str | None = None
+    errno: int | None = None
+    winerror: int | None = None
+    error: str | None = None  # the error text as uv would print it
+    duration_ms: float = 0.0
+    start_ms: float = 0.0  # since the test-write began
+    explanation: str | None = None
+    note: str | None = None  # what was done, for a passing step
+    attempts: list[dict[str, Any]] = field(default_factory=list)  # Windows rename retries
+    skipped: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "step": self.step,
+            "ok": self.ok,
+            "path": display_path(self.path) if self.path else None,
+            "target": display_path(self.target) if self.target else None,
+            "errno": self.errno,
+            "error": self.error,
+            "duration_ms": round(self.duration_ms, 3),
+            "explanation": self.explanation,
+        }
+        if self.winerror is not None:
+            out["winerror"] = self.winerror
+        out["start_ms"] = round(self.start_ms, 3)
+        if self.note:
+            out["note"] = self.note
+        if self.attempts:
+            out["attempts"] = self.attempts
+        if self.skipped:
+            out["skipped"] = True
+        return out

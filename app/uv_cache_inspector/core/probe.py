@@ -1,0 +1,907 @@
+"""The test-write: uv's own write-and-rename routine replayed on the cache, traced step by step.
+
+What uv does for every new wheel (uv-cache-format §4, `Cache::persist`, and §5 for the lock):
+take the shared lock on `<root>/.lock`; unpack into `tempdir_in(<root>)` (a `.tmpXXXXXX`
+directory; sdists and builds use their bucket instead); `create_dir_all(archive-v0)`;
+`rename_with_retry(.tmpXXXXXX -> archive-v0/<16-char id>)` (retried on Windows only, for
+PermissionDenied, 10 times from 10 ms doubling); then the link (a relative symlink on Unix, a
+link file on Windows). We do the same with a tiny wheel-like payload, including files named like
+native extensions (what antivirus reacts to), create the link in a scratch directory, and remove
+every trace afterwards, also after a failure (unless asked to keep it).
+
+Every step records its timing and outcome; a failed step carries the error as uv would print it
+and an explanation computed from the state at that moment (core.explain's precondition checks,
+filesystem facts, devices for EXDEV, processes with files open where the platform tells).
+`with_uv()` runs the real uv binary against the cache the same way, under strace when it can.
+"""
+
+from __future__ import annotations
+
+import errno as errnos
+import os
+import re
+import secrets
+import shutil
+import string
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Generator, Sequence
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+
+from uv_cache_inspector.core import fmt
+from uv_cache_inspector.core.access import UvUser, resolve_user
+from uv_cache_inspector.core.errors import CacheInUseError, CacheNotFoundError, NotACacheError
+from uv_cache_inspector.core.layout import NEWEST_KNOWN, BucketSet, buckets_for
+from uv_cache_inspector.core.model import Owner, TraceStep
+from uv_cache_inspector.core.subproc import NO_WINDOW
+
+ID_ALPHABET = "_-" + string.digits + string.ascii_letters  # uv-fastid (uv-cache-format §3)
+TMP_ALPHABET = string.ascii_letters + string.digits  # the tempfile crate's names
+WINDOWS_RETRIES = 10
+FIRST_DELAY = 0.010
+PROBE_PACKAGE = "uvci_probe"
+
+
+def archive_id() -> str:
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(16))
+
+
+def tmp_name() -> str:
+    return ".tmp" + "".join(secrets.choice(TMP_ALPHABET) for _ in range(6))
+
+
+def payload() -> dict[str, bytes]:
+    """A small wheel-like tree: a module, dist-info with RECORD, native-looking files."""
+    info = f"{PROBE_PACKAGE}-0.0.0.dist-info"
+    files = {
+        f"{PROBE_PACKAGE}/__init__.py": b"# written by uvci test-write\n",
+        f"{PROBE_PACKAGE}/_native.cpython-311-x86_64-linux-gnu.so": b"\x7fELF probe\n",
+        f"{PROBE_PACKAGE}/_native.pyd": b"MZ probe\n",
+        f"{PROBE_PACKAGE}/helper.dll": b"MZ probe\n",
+        f"{info}/METADATA": b"Metadata-Version: 2.1\nName: uvci-probe\nVersion: 0.0.0\n",
+        f"{info}/WHEEL": b"Wheel-Version: 1.0\nGenerator: uvci\nRoot-Is-Purelib: true\n"
+        b"Tag: py3-none-any\n",
+    }
+    record = "".join(f"{p},,{len(d)}\n" for p, d in files.items()) + f"{info}/RECORD,,\n"
+    files[f"{info}/RECORD"] = record.encode()
+    return files
+
+
+# -- errors as uv prints them, and why -------------------------------------------------------
+
+
+def uv_error_text(step: str, exc: OSError, path: str | None, target: str | None) -> str:
+    """fs-err's wording (uv-cache-format §4), with the OS's own message and number."""
+    os_msg = f"{exc.strerror or os.strerror(exc.errno or 0)} (os error {exc.errno})"
+    if step == "rename":
+        return f"failed to rename file from {path} to {target}: {os_msg}"
+    if step == "link":
+        return f"failed to create symlink from {target} to {path}: {os_msg}"
+    if step in {"mkdtemp", "mkdir", "scratch"}:
+        return f"failed to create directory `{path}`: {os_msg}"
+    if step == "write":
+        return f"failed to write to file `{path}`: {os_msg}"
+    if step == "lock":
+        return f"failed to open file `{path}`: {os_msg}"
+    if step == "cleanup":
+        return f"failed to remove directory `{path}`: {os_msg}"
+    return f"{step} failed for `{path}`: {os_msg}"
+
+
+def explain_failure(
+    step: str, exc: OSError, path: str | None, target: str | None, user: UvUser, root: str
+) -> str:
+    """Why a step failed, from the state of the filesystem right now."""
+    from uv_cache_inspector.core import explain, platform
+
+    code = exc.errno
+    where = path or root
+    if code in {errnos.EACCES, errnos.EPERM}:
+        if step == "rename" and path and target:
+            found = explain.check_rename(path, target, user, root)
+        elif step == "lock" and path:
+            found = explain.check_open(path, user, root)
+        elif path:
+            found = explain.check_create(
+                path, user, root, "a directory" if step != "write" else "a file"
+            )
+        else:
+            found = []
+        if found:
+            return found[0].message
+        holders = _holders(where)
+        if holders:
+            return (
+                f"the operating system refused it, and {holders} has files open there "
+                "(on Windows, antivirus or another uv)"
+            )
+        return (
+            "the operating system refused it although the permissions allow it now: a "
+            "transient lock (antivirus, indexer, another process), an ACL, a sandbox "
+            "(macOS, Codex, Claude Code), or WSL1's rename bug (uv issue #11018)"
+        )
+    if code == errnos.EROFS:
+        fs = platform.fs_facts(where)
+        return (
+            f"the filesystem holding {fmt.user_path(where)} ({fs.fstype} at "
+            f"{fs.mount_point}) is mounted read-only (options: {','.join(fs.options)})"
+        )
+    if code in {errnos.ENOSPC, getattr(errnos, "EDQUOT", -1)}:
+        fs = platform.fs_facts(where)
+        return (
+            f"the disk is full: {fmt.size(fs.free_bytes or 0)} and "
+            f"{fs.free_inodes if fs.free_inodes is not None else '?'} inodes free on "
+            f"{fs.fstype} at {fs.mount_point}"
+        )
+    if code == errnos.EXDEV and path and target:
+        src, dst = platform.fs_facts(path), platform.fs_facts(os.path.dirname(target))
+        return (
+            f"the temporary directory is on {src.fstype} at {src.mount_point} (device "
+            f"{src.device}) and the target on {dst.fstype} at {dst.mount_point} (device "
+            f"{dst.device}): rename cannot cross filesystems, and uv does not copy"
+        )
+    if code == errnos.EMFILE:
+        return "too many open files: raise the limit with `ulimit -n 4096`"
+    if code == errnos.ENOENT:
+        return (
+            "a directory on the way is missing: something else removed it meanwhile "
+            "(a tmp cleaner, a concurrent `uv cache clean`)"
+        )
+    failure = explain.Failure(step, tuple(p for p in (path, target) if p), code, "", "")
+    hint = explain.transient(failure, root)
+    return hint.message if hint else f"os error {code}"
+
+
+def _holders(path: str) -> str:
+    from uv_cache_inspector.core import processes
+
+    try:
+        users = processes.using([path]).get(path, [])
+    except Exception:
+        return ""
+    return ", ".join(p.label() for p in users)
+
+
+# -- the routine -----------------------------------------------------------------------------
+
+
+class RenameFailedError(PermissionError):
+    """The last PermissionError of rename_with_retry, with every attempt recorded."""
+
+    def __init__(self, exc: PermissionError, attempts: list[dict[str, object]]) -> None:
+        super().__init__(exc.errno, exc.strerror, exc.filename, None, exc.filename2)
+        self.attempts = attempts
+        self.winerror = getattr(exc, "winerror", None)
+
+
+def rename_with_retry(
+    src: str,
+    dst: str,
+    *,
+    retries: int,
+    sleep: Callable[[float], None] = time.sleep,
+    rename: Callable[[str, str], None] = os.rename,
+) -> list[dict[str, object]]:
+    """uv's rename_with_retry: retries only PermissionDenied, 10 ms doubling (Windows only in
+    uv). Returns the attempts; raises RenameFailedError (with the attempts) when they run out."""
+    attempts: list[dict[str, object]] = []
+    delay = FIRST_DELAY
+    for attempt in range(retries + 1):
+        t0 = time.perf_counter()
+        try:
+            rename(src, dst)
+        except PermissionError as exc:
+            attempts.append(
+                {
+                    "attempt": attempt + 1,
+                    "ok": False,
+                    "errno": exc.errno,
+                    "winerror": getattr(exc, "winerror", None),
+                    "ms": round((time.perf_counter() - t0) * 1000, 3),
+                }
+            )
+            if attempt == retries:
+                raise RenameFailedError(exc, attempts) from exc
+            sleep(delay)
+            attempts[-1]["slept_ms"] = round(delay * 1000, 3)
+            delay *= 2
+            continue
+        attempts.append(
+            {"attempt": attempt + 1, "ok": True, "ms": round((time.perf_counter() - t0) * 1000, 3)}
+        )
+        return attempts
+    return attempts  # pragma: no cover - the loop returns or raises
+
+
+@dataclass
+class ProbeResult:
+    ok: bool
+    steps: list[TraceStep]
+    kept: list[str] = field(default_factory=list)
+
+
+def temp_parent(root: str, bucket: str, bucket_set: BucketSet) -> str:
+    """Where uv makes its temporary directory (uv-cache-format §4)."""
+    if bucket in {"root", "wheels", "archive"}:
+        return root
+    if bucket == "builds":
+        return os.path.join(root, f"builds-v{bucket_set.current.get('builds', 0)}")
+    if bucket == "sdists":
+        return os.path.join(root, f"sdists-v{bucket_set.current.get('sdists', 11)}")
+    from uv_cache_inspector.core.errors import UsageError
+
+    raise UsageError(f"unknown bucket {bucket!r}: use root, sdists or builds")
+
+
+def replay(
+    root: str,
+    *,
+    bucket: str = "root",
+    keep: bool = False,
+    owner: str | None = None,
+    retries: int | None = None,
+    bucket_set: BucketSet | None = None,
+    lock_timeout: float = 10.0,
+    link_style: str | None = None,
+) -> Generator[TraceStep, None, ProbeResult]:
+    """Replay uv's persist routine on the cache at `root`, one TraceStep at a time.
+
+    The last step is always the cleanup (or what was kept). Closing the generator early (a
+    cancelled UI) still removes every trace, silently.
+    """
+    from uv_cache_inspector.core import lock
+
+    if not os.path.isdir(root):
+        raise CacheNotFoundError(f"uv has not created a cache at {root}")
+    root = os.path.realpath(root)
+    if not (
+        os.path.exists(os.path.join(root, "CACHEDIR.TAG"))
+        or any(re.fullmatch(r"[a-z-]+-v\d+", n) for n in os.listdir(root))
+    ):
+        raise NotACacheError(f"{root} is not a uv cache; the test-write only writes into one")
+    run_state = _Run(
+        root=root,
+        user=resolve_user(_owner(root), owner),
+        bucket_set=bucket_set or buckets_for(NEWEST_KNOWN),
+        retries=(WINDOWS_RETRIES if sys.platform == "win32" else 0) if retries is None else retries,
+        style=link_style or ("file" if sys.platform == "win32" else "symlink"),
+        bucket=bucket,
+    )
+    with ExitStack() as stack:
+        finished = False
+        try:
+            yield from run_state.steps_until_failure(stack, lock, lock_timeout)
+            finished = True
+        finally:
+            if not finished and not keep:
+                _cleanup(run_state.cleanup, root, run_state.user, run_state.t_begin)
+        if keep:
+            kept = [p for _, p in run_state.cleanup]
+            last = TraceStep(
+                "cleanup",
+                ok=True,
+                skipped=True,
+                start_ms=run_state.elapsed_ms(),
+                note="kept: " + ", ".join(os.path.relpath(p, root) for p in kept),
+            )
+        else:
+            kept = []
+            last = _cleanup(run_state.cleanup, root, run_state.user, run_state.t_begin)
+        run_state.steps.append(last)
+        yield last
+    return ProbeResult(all(x.ok for x in run_state.steps), run_state.steps, kept)
+
+
+@dataclass
+class _Run:
+    """The state of one test-write: what was made, to be undone in reverse order."""
+
+    root: str
+    user: UvUser
+    bucket_set: BucketSet
+    retries: int
+    style: str
+    bucket: str
+    steps: list[TraceStep] = field(default_factory=list)
+    cleanup: list[tuple[str, str]] = field(default_factory=list)  # (kind, path)
+    t_begin: float = field(default_factory=time.perf_counter)
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.t_begin) * 1000
+
+    def step(
+        self,
+        name: str,
+        fn: Callable[[], str | None],
+        path: str | None = None,
+        target: str | None = None,
+    ) -> TraceStep:
+        t0 = time.perf_counter()
+        s = TraceStep(name, ok=True, path=path, target=target, start_ms=self.elapsed_ms())
+        try:
+            s.note = fn()
+        except OSError as exc:
+            s.ok = False
+            s.errno = exc.errno
+            s.winerror = getattr(exc, "winerror", None)
+            s.error = uv_error_text(name, exc, path, target)
+            s.explanation = explain_failure(name, exc, path, target, self.user, self.root)
+        s.duration_ms = (time.perf_counter() - t0) * 1000
+        self.steps.append(s)
+        return s
+
+    def steps_until_failure(
+        self, stack: ExitStack, lock: object, lock_timeout: float
+    ) -> Generator[TraceStep, None, None]:
+        root = self.root
+        # 1. The shared lock, as every uv command takes it, held to the end.
+        s = self._lock(stack, lock, lock_timeout)
+        yield s
+        if not s.ok:
+            return
+        # 2. The temporary directory uv unpacks into.
+        tmp = os.path.join(temp_parent(root, self.bucket, self.bucket_set), tmp_name())
+
+        def mkdtemp() -> str:
+            os.mkdir(tmp)
+            self.cleanup.append(("dir", tmp))
+            return f"created {os.path.relpath(tmp, root)}"
+
+        s = self.step("mkdtemp", mkdtemp, tmp)
+        yield s
+        if not s.ok:
+            return
+        # 3. The payload, written as uv unzips a wheel.
+        files = payload()
+
+        def write() -> str:
+            for rel, data in files.items():
+                full = os.path.join(tmp, rel)
+                os.makedirs(os.path.dirname(full), exist_ok=True)
+                with open(full, "wb") as fh:
+                    fh.write(data)
+            return f"{len(files)} files, {sum(len(d) for d in files.values())} bytes"
+
+        s = self.step("write", write, tmp)
+        yield s
+        if not s.ok:
+            return
+        # 4. create_dir_all(archive-v0).
+        archive_dir = os.path.join(root, "archive-v0")
+
+        def mkdir() -> str:
+            if os.path.isdir(archive_dir):
+                return "archive-v0 exists"
+            os.makedirs(archive_dir)
+            self.cleanup.insert(0, ("dir-if-empty", archive_dir))
+            return "created archive-v0"
+
+        s = self.step("mkdir", mkdir, archive_dir)
+        yield s
+        if not s.ok:
+            return
+        # 5. rename_with_retry(tmp -> archive-v0/<id>).
+        target = os.path.join(archive_dir, archive_id())
+        attempts: list[dict[str, object]] = []
+
+        def rename() -> str:
+            try:
+                attempts.extend(rename_with_retry(tmp, target, retries=self.retries))
+            except RenameFailedError as exc:
+                attempts.extend(exc.attempts)
+                raise
+            self.cleanup.remove(("dir", tmp))
+            self.cleanup.append(("dir", target))
+            n = len(attempts)
+            return f"renamed into archive-v0 ({n} attempt{'s' if n != 1 else ''})"
+
+        s = self.step("rename", rename, tmp, target)
+        s.attempts = list(attempts)
+        yield s
+        if not s.ok:
+            return
+        # 6. The link, made the way uv does on this platform, in a scratch directory.
+        scratch = os.path.join(root, tmp_name())
+
+        def scratch_dir() -> str:
+            os.mkdir(scratch)
+            self.cleanup.append(("dir", scratch))
+            return f"created {os.path.relpath(scratch, root)}"
+
+        s = self.step("scratch", scratch_dir, scratch)
+        yield s
+        if not s.ok:
+            return
+        link = os.path.join(scratch, "link")
+
+        def make_link() -> str:
+            if self.style == "symlink":
+                rel = os.path.relpath(target, scratch)
+                os.symlink(rel, link)
+                if os.path.realpath(link) != os.path.realpath(target):
+                    raise OSError(errnos.ELOOP, "the link does not resolve to the archive")
+                return f"relative symlink {rel}"
+            content = "archive-v0/" + os.path.basename(target)
+            with open(link, "x", encoding="utf-8") as fh:
+                fh.write(content)
+            return f"link file containing {content}"
+
+        yield self.step("link", make_link, link, target)
+
+    def _lock(self, stack: ExitStack, lock: object, timeout: float) -> TraceStep:
+        """uv's LockedFile (uv-fs `locked_file.rs`): open `.lock` read+write; if that fails,
+        make a temporary file in the cache root and persist it (no-clobber) as `.lock`, then
+        open `.lock` read+write; then flock it shared. On a read-only cache the temporary file
+        is what fails first ("Could not acquire lock / Could not create temporary file").
+        We never create `.lock`: where uv would persist the temporary file, we stop."""
+        lock_path = os.path.join(self.root, ".lock")
+        t0 = time.perf_counter()
+        s = TraceStep("lock", ok=True, path=lock_path, start_ms=self.elapsed_ms())
+        try:
+            try:
+                os.close(os.open(lock_path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0)))
+            except OSError as first:
+                tmp = os.path.join(self.root, tmp_name())
+                s.target = tmp
+                try:
+                    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
+                except OSError as exc:
+                    s.ok = False
+                    s.errno = exc.errno
+                    s.error = (
+                        "Could not acquire lock\n  cause: Could not create temporary file\n"
+                        f'  cause: {exc.strerror} (os error {exc.errno}) at path "{tmp}"'
+                    )
+                    s.explanation = explain_failure("mkdtemp", exc, tmp, None, self.user, self.root)
+                    return s
+                os.close(fd)
+                os.unlink(tmp)
+                if not os.path.lexists(lock_path):
+                    s.skipped = True
+                    s.note = (
+                        "no .lock: uv < 0.8.19 or uv never ran here; uv would create it "
+                        "from a temporary file (which works here); the inspector never "
+                        "creates it"
+                    )
+                    return s
+                raise first from None
+            state = stack.enter_context(lock.shared(self.root, timeout=timeout))  # type: ignore[attr-defined]
+            del state
+            s.note = "shared lock taken, as every uv command does"
+        except CacheInUseError as exc:
+            s.ok = False
+            s.error = str(exc)
+            s.explanation = (
+                "uv cache clean or prune holds the lock exclusively; uv would wait, then fail "
+                "after UV_LOCK_TIMEOUT"
+            )
+        except OSError as exc:
+            s.ok = False
+            s.errno = exc.errno
+            s.error = uv_error_text("lock", exc, lock_path, None)
+            s.explanation = explain_failure("lock", exc, lock_path, None, self.user, self.root)
+        finally:
+            s.duration_ms = (time.perf_counter() - t0) * 1000
+            self.steps.append(s)
+        return s
+
+
+def _cleanup(items: list[tuple[str, str]], root: str, user: UvUser, t_begin: float) -> TraceStep:
+    t0 = time.perf_counter()
+    s = TraceStep("cleanup", ok=True, start_ms=(t0 - t_begin) * 1000)
+    removed = []
+    for kind, path in reversed(items):
+        try:
+            if kind == "dir-if-empty":
+                if os.path.isdir(path) and not os.listdir(path):
+                    os.rmdir(path)
+                    removed.append(path)
+                continue
+            if os.path.islink(path) or os.path.isfile(path):
+                os.unlink(path)
+            elif os.path.isdir(path):
+                shutil.rmtree(path)
+            removed.append(path)
+        except OSError as exc:
+            s.ok = False
+            s.path = path
+            s.errno = exc.errno
+            s.error = uv_error_text("cleanup", exc, path, None)
+            s.explanation = (
+                explain_failure("cleanup", exc, path, None, user, root)
+                + "; remove it by hand, or with `uvci repair`"
+            )
+    s.note = f"removed {len(removed)} item{'s' if len(removed) != 1 else ''}"
+    s.duration_ms = (time.perf_counter() - t0) * 1000
+    return s
+
+
+def _owner(path: str) -> Owner | None:
+    try:
+        return Owner.from_stat(os.stat(path))
+    except OSError:
+        return None
+
+
+# -- the real uv -------------------------------------------------------------------------------
+
+STRACE_CALLS = (
+    "rename,renameat,renameat2,mkdir,mkdirat,openat,open,creat,flock,unlink,"
+    "unlinkat,rmdir,link,linkat,symlink,symlinkat"
+)
+_STRACE_FAIL = re.compile(
+    r"^(?:\[pid\s+\d+\]\s+|\d+\s+)?(?P<call>\w+)\((?P<args>.*)\)\s+=\s+-1\s+(?P<err>E[A-Z]+)"
+    r"\s+\((?P<msg>[^)]*)\)"
+)
+_INTERESTING = {
+    "EACCES",
+    "EPERM",
+    "EROFS",
+    "ENOSPC",
+    "EDQUOT",
+    "EXDEV",
+    "EMFILE",
+    "ENFILE",
+    "ENOLCK",
+    "EBADF",
+}
+
+
+def failing_syscalls(trace: str, root: str) -> list[dict[str, str]]:
+    """The syscalls in an `strace -f` log that failed under the cache root for a reason that
+    matters (ENOENT on probing opens is uv's normal business)."""
+    out = []
+    for line in trace.splitlines():
+        m = _STRACE_FAIL.match(line.strip())
+        if not m or m.group("err") not in _INTERESTING:
+            continue
+        paths = re.findall(r'"([^"]*)"', m.group("args"))
+        if not any(p.startswith(root) for p in paths):
+            continue
+        out.append(
+            {
+                "call": m.group("call"),
+                "paths": ", ".join(paths),
+                "errno": m.group("err"),
+                "message": m.group("msg"),
+                "line": line.strip()[:400],
+            }
+        )
+    return out
+
+
+def _probe_wheel(directory: str) -> tuple[str, str]:
+    """A tiny wheel with a unique name, so uv has to unpack it into the cache."""
+    import base64
+    import hashlib
+    import zipfile
+
+    name = f"uvci_probe_{secrets.token_hex(4)}"
+    files = {
+        k.replace(PROBE_PACKAGE, name): v for k, v in payload().items() if not k.endswith("RECORD")
+    }
+    files = {k.replace("uvci-probe", name.replace("_", "-")): v for k, v in files.items()}
+    files[f"{name}-0.0.0.dist-info/METADATA"] = (
+        f"Metadata-Version: 2.1\nName: {name}\nVersion: 0.0.0\n".encode()
+    )
+    info = f"{name}-0.0.0.dist-info"
+
+    def h(data: bytes) -> str:
+        return (
+            "sha256="
+            + base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+        )
+
+    record = "".join(f"{p},{h(d)},{len(d)}\n" for p, d in files.items()) + f"{info}/RECORD,,\n"
+    files[f"{info}/RECORD"] = record.encode()
+    path = os.path.join(directory, f"{name}-0.0.0-py3-none-any.whl")
+    with zipfile.ZipFile(path, "w") as zf:
+        for rel, data in files.items():
+            zf.writestr(rel, data)
+    return name, path
+
+
+def with_uv(
+    root: str,
+    uv: str,
+    *,
+    python: str | None = None,
+    use_strace: bool = True,
+    keep: bool = False,
+    owner: str | None = None,
+    env: dict[str, str] | None = None,
+) -> Generator[TraceStep, None, ProbeResult]:
+    """Install a generated tiny wheel with the real uv into a throwaway venv, against this
+    cache, offline and verbose; under `strace -f` on Linux when available. The last step
+    removes the venv and exactly what uv added for the (uniquely named) probe package."""
+    root = os.path.realpath(root)
+    state = _UvRun(
+        root=root,
+        uv=uv,
+        python=python,
+        use_strace=use_strace,
+        user=resolve_user(_owner(root), owner),
+        env=env,
+    )
+    finished = False
+    try:
+        yield from state.steps_until_failure()
+        finished = True
+    finally:
+        if not finished:
+            state.clean()
+    last = TraceStep("cleanup", ok=True, start_ms=state.elapsed_ms())
+    t0 = time.perf_counter()
+    if keep:
+        last.skipped = True
+        last.note = f"kept {state.work} and what uv added for {state.name}"
+    else:
+        n = len(state.clean())
+        last.note = (
+            f"removed the venv and {n} cache entr{'y' if n == 1 else 'ies'} uv made "
+            f"for {state.name}"
+        )
+    last.duration_ms = (time.perf_counter() - t0) * 1000
+    state.steps.append(last)
+    yield last
+    return ProbeResult(all(x.ok for x in state.steps), state.steps)
+
+
+@dataclass
+class _UvRun:
+    root: str
+    uv: str
+    python: str | None
+    use_strace: bool
+    user: UvUser
+    env: dict[str, str] | None
+    steps: list[TraceStep] = field(default_factory=list)
+    name: str = ""
+    work: str = field(default_factory=lambda: tempfile.mkdtemp(prefix="uvci-with-uv-"))
+    t_begin: float = field(default_factory=time.perf_counter)
+    before: set[str] = field(default_factory=set)
+
+    def elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.t_begin) * 1000
+
+    def run_env(self) -> dict[str, str]:
+        e = dict(os.environ if self.env is None else self.env)
+        e.update({"UV_PYTHON_DOWNLOADS": "never", "NO_COLOR": "1", "UV_NO_PROGRESS": "1"})
+        return e
+
+    before_dirs: set[str] = field(default_factory=set)
+    before_files: set[str] = field(default_factory=set)
+
+    def clean(self) -> list[str]:
+        removed = _remove_probe_entries(self.root, self.name, self.before) if self.name else []
+        removed += _remove_new_traces(
+            self.root, self.before_dirs, self.before_files, self.work.encode()
+        )
+        shutil.rmtree(self.work, ignore_errors=True)
+        return removed
+
+    def steps_until_failure(self) -> Generator[TraceStep, None, None]:
+        from uv_cache_inspector.core import explain
+
+        root = self.root
+        self.before = set(_listdir(os.path.join(root, "archive-v0")))
+        self.before_dirs, self.before_files = _shallow_tree(root)
+        self.name, wheel = _probe_wheel(self.work)
+        venv = os.path.join(self.work, "venv")
+        t0 = time.perf_counter()
+        cmd = [self.uv, "venv", "--no-cache", venv]
+        if self.python:
+            cmd[2:2] = ["--python", self.python]
+        proc = subprocess.run(
+            cmd,
+            capture_output=True,
+            text=True,
+            env=self.run_env(),
+            timeout=120,
+            check=False,
+            creationflags=NO_WINDOW,
+        )
+        s = TraceStep(
+            "venv",
+            ok=proc.returncode == 0,
+            path=venv,
+            start_ms=(t0 - self.t_begin) * 1000,
+            duration_ms=(time.perf_counter() - t0) * 1000,
+            note="throwaway venv (made without the cache)",
+            error=None if proc.returncode == 0 else proc.stderr.strip()[-500:],
+        )
+        self.steps.append(s)
+        yield s
+        if not s.ok:
+            return
+        win = sys.platform == "win32"
+        vpy = os.path.join(venv, "Scripts" if win else "bin", "python.exe" if win else "python")
+        install = [
+            self.uv,
+            "-v",
+            "pip",
+            "install",
+            "--cache-dir",
+            root,
+            "--python",
+            vpy,
+            "--no-index",
+            "--offline",
+            wheel,
+        ]
+        trace_file = os.path.join(self.work, "strace.log")
+        strace = None
+        if self.use_strace and sys.platform.startswith("linux"):
+            strace = shutil.which("strace")
+        if strace:
+            install = [
+                strace,
+                "-f",
+                "-qq",
+                "-e",
+                f"trace={STRACE_CALLS}",
+                "-o",
+                trace_file,
+                *install,
+            ]
+        t0 = time.perf_counter()
+        proc = subprocess.run(
+            install,
+            capture_output=True,
+            text=True,
+            env=self.run_env(),
+            timeout=600,
+            check=False,
+            creationflags=NO_WINDOW,
+        )
+        lines = proc.stderr.splitlines()
+        errors = [
+            ln for ln in lines if ln.startswith(("error", "  cause", "  Caused by", "warning"))
+        ]
+        s = TraceStep(
+            "uv",
+            ok=proc.returncode == 0,
+            path=root,
+            start_ms=(t0 - self.t_begin) * 1000,
+            duration_ms=(time.perf_counter() - t0) * 1000,
+            note=f"uv -v pip install {os.path.basename(wheel)}"
+            + (" under strace" if strace else ""),
+        )
+        if proc.returncode != 0:
+            s.error = "\n".join(errors[-6:]) or proc.stderr.strip()[-600:]
+            found = explain.explain_failures(explain.parse(proc.stderr), self.user, root)
+            s.explanation = found[0].message if found else None
+        s.attempts = [{"warning": ln.strip()[:300]} for ln in lines if "Retrying" in ln]
+        self.steps.append(s)
+        yield s
+        if strace:
+            yield self._syscall_step(_read(trace_file), proc.stderr, s.explanation)
+
+    def _syscall_step(self, trace: str, stderr: str, explanation: str | None) -> TraceStep:
+        s = TraceStep("syscall", ok=True, start_ms=self.elapsed_ms())
+        if not trace:
+            s.skipped = True
+            s.note = "strace could not trace uv here (ptrace not permitted?)"
+            if "ptrace" in stderr:
+                s.note = "strace could not trace uv here (ptrace not permitted)"
+        else:
+            fails = failing_syscalls(trace, self.root)
+            if fails:
+                first = fails[0]
+                s.ok = False
+                s.path = first["paths"]
+                s.error = first["line"]
+                s.errno = getattr(errnos, first["errno"], None)
+                s.explanation = (
+                    f"the kernel refused {first['call']} with {first['errno']} ({first['message']})"
+                )
+                if explanation:
+                    s.explanation += f": {explanation}"
+            else:
+                s.note = "no file or lock syscall under the cache failed"
+        self.steps.append(s)
+        return s
+
+
+def _shallow_tree(root: str, depth: int = 4) -> tuple[set[str], set[str]]:
+    """Directories up to `depth` levels down (archives excluded), and interpreter records."""
+    dirs: set[str] = set()
+    files: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        level = 0 if rel == "." else rel.count(os.sep) + 1
+        if rel.startswith("archive-v0") or level >= depth:
+            dirnames[:] = []
+        dirs.update(os.path.join(dirpath, d) for d in dirnames)
+        if rel.startswith("interpreter-v"):
+            files.update(os.path.join(dirpath, f) for f in filenames)
+    return dirs, files
+
+
+def _remove_new_traces(
+    root: str, before_dirs: set[str], before_files: set[str], marker: bytes
+) -> list[str]:
+    """What uv made for the probe besides its entry: interpreter records that name the
+    throwaway venv, and directories that are new and now empty. Nothing else is touched (a uv
+    running meanwhile may have made other new things)."""
+    removed: list[str] = []
+    dirs_now, files_now = _shallow_tree(root)
+    for f in sorted(files_now - before_files):
+        try:
+            with open(f, "rb") as fh:
+                named = marker in fh.read(1 << 20)
+        except OSError:
+            continue
+        if named and not os.path.islink(f):
+            os.unlink(f)
+            removed.append(f)
+    for d in sorted(dirs_now - before_dirs, key=lambda p: -p.count(os.sep)):
+        try:
+            if not os.path.islink(d) and not os.listdir(d):
+                os.rmdir(d)
+                removed.append(d)
+        except OSError:
+            continue
+    return removed
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except OSError:
+        return []
+
+
+def _read(path: str) -> str:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as fh:
+            return fh.read()
+    except OSError:
+        return ""
+
+
+def _remove_probe_entries(root: str, name: str, before: set[str]) -> list[str]:
+    """Only what uv made for our uniquely named probe package: its new archive(s) and the
+    bucket entries named after it. Never follows links."""
+    removed: list[str] = []
+    archive_dir = os.path.join(root, "archive-v0")
+    for aid in set(_listdir(archive_dir)) - before:
+        path = os.path.join(archive_dir, aid)
+        if os.path.isdir(os.path.join(path, f"{name}-0.0.0.dist-info")) and not os.path.islink(
+            path
+        ):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    dist = name.replace("_", "-")
+    for dirpath, dirnames, _files in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        if rel.startswith("archive-v0"):
+            dirnames[:] = []
+            continue
+        for d in list(dirnames):
+            if d in {name, dist}:
+                full = os.path.join(dirpath, d)
+                if not os.path.islink(full):
+                    shutil.rmtree(full, ignore_errors=True)
+                    removed.append(full)
+                dirnames.remove(d)
+    return removed
+
+
+def run(
+    gen: Generator[TraceStep, None, ProbeResult], on_step: Callable[[TraceStep], None] | None = None
+) -> ProbeResult:
+    while True:
+        try:
+            s = next(gen)
+        except StopIteration as stop:
+            result: ProbeResult = stop.value
+            return result
+        if on_step:
+            on_step(s)
+
+
+__all__: Sequence[str] = ["ProbeResult", "replay", "run", "with_uv"]
