@@ -128,6 +128,68 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--owner", metavar="USER", help="explain failures for this user")
     p.set_defaults(func=cmd_test_write)
 
+    def apply_options(p: argparse.ArgumentParser) -> None:
+        g = p.add_mutually_exclusive_group()
+        g.add_argument("--dry-run", action="store_true", help="only show the plan (default)")
+        g.add_argument("--yes", "-y", action="store_true", help="apply the plan")
+        p.add_argument(
+            "--force",
+            action="store_true",
+            help="act even while uv holds the cache lock (at your own risk)",
+        )
+        p.add_argument("--verbose", "-v", action="store_true", help="list every action")
+        p.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
+
+    p = add("repair", "plan, then apply, the fixes for doctor's findings")
+    apply_options(p)
+    p.add_argument("--owner", metavar="USER", help="the user who runs uv (gets ownership back)")
+    p.add_argument(
+        "--orphan-age",
+        type=float,
+        default=3600,
+        metavar="SECONDS",
+        help="how old an unused .tmp* directory must be to be removed",
+    )
+    p.add_argument("--plan", metavar="FILE", help=argparse.SUPPRESS)  # the privileged helper
+    p.add_argument(
+        "--no-elevate",
+        action="store_true",
+        help="never ask for administrator rights; print the command instead",
+    )
+    p.set_defaults(func=cmd_repair, venv=None)
+
+    p = add(
+        "prune", "remove what uv no longer uses (by default exactly what `uv cache prune` removes)"
+    )
+    apply_options(p)
+    p.add_argument("--ci", action="store_true", help="like `uv cache prune --ci`")
+    p.add_argument(
+        "--package",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="remove this package's entries (like `uv cache clean NAME`); repeatable",
+    )
+    p.add_argument(
+        "--older-than",
+        type=float,
+        metavar="DAYS",
+        help="also remove entries not used for DAYS days",
+    )
+    p.add_argument(
+        "--max-size",
+        metavar="SIZE",
+        help="also remove least recently used entries until the cache fits SIZE (e.g. 20G)",
+    )
+    p.add_argument(
+        "--venv",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="an environment to protect (symlink link mode); repeatable",
+    )
+    p.set_defaults(func=cmd_prune)
+
     p = add("report", "a Markdown report to paste into a bug report")
     diagnosis_options(p)
     p.set_defaults(func=cmd_report)
@@ -493,6 +555,228 @@ def cmd_test_write(args: argparse.Namespace) -> int:
             else f"The write fails at {failed.step if failed else '?'}."
         )
     return EXIT_OK if ok else EXIT_FINDINGS
+
+
+def _print_plan(plan: Any, verbose: bool) -> None:
+    from uv_cache_inspector.core import fmt
+
+    root = plan.root
+    by_cat: dict[str, list[Any]] = {}
+    for a in plan.ordered():
+        by_cat.setdefault(a.category, []).append(a)
+    print(f"Plan for {fmt.user_path(root)} ({plan.kind}):")
+    for cat, actions in by_cat.items():
+        size = sum(a.bytes for a in actions)
+        shared = sum(a.shared_bytes for a in actions)
+        extra = f"; {fmt.size(shared)} more stays in use by hard links" if shared else ""
+        print(
+            f"\n  {cat}: {len(actions)} item{'s' if len(actions) != 1 else ''}, "
+            f"{fmt.size(size)}{extra}"
+        )
+        shown = actions if verbose else actions[:8]
+        for a in shown:
+            rel = os.path.relpath(a.path, root)
+            admin = "  [needs administrator rights]" if a.needs_privilege else ""
+            size_text = fmt.size(a.bytes) if a.kind == "delete" else ""
+            print(f"    {a.kind:<6} {rel}  {size_text}  {a.reason}{admin}")
+        if len(actions) > len(shown):
+            print(f"    ... and {len(actions) - len(shown)} more (--verbose lists them)")
+    for w in plan.warnings:
+        print(f"\nWarning: {w}")
+    for k in plan.kept:
+        print(f"\nKept: {k}")
+    print()
+    print(plan.summary())
+
+
+def _apply(plan: Any, args: argparse.Namespace, only: set[str] | None = None) -> Any:
+    from uv_cache_inspector.core.apply import apply
+
+    return drive(apply(plan, force=args.force, only=only), ProgressLine())
+
+
+def _result_json(
+    plan: Any, results: list[Any], *, dry_run: bool, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """The contract's repair/prune JSON: the plan, or (applied) each action's outcome."""
+    data: dict[str, Any] = plan.to_json()
+    if not dry_run:
+        data["dry_run"] = False
+        data["actions"] = [r.to_json() for r in results]
+        data["freed_bytes"] = sum(r.freed for r in results if r.done)
+    data.update(extra)
+    return data
+
+
+def _report_results(results: list[Any], journal: str | None) -> None:
+    from uv_cache_inspector.core import fmt
+
+    done = [r for r in results if r.done]
+    failed = [r for r in results if not r.done]
+    freed = sum(r.freed for r in done)
+    print(f"Done: {len(done)} action{'s' if len(done) != 1 else ''}, {fmt.size(freed)} freed.")
+    for r in failed:
+        print(f"  not done: {r.action.kind} {r.action.path}: {r.error}")
+    if journal:
+        print(f"Journal: {fmt.user_path(journal)}")
+
+
+def cmd_prune(args: argparse.Namespace) -> int:
+    from uv_cache_inspector.core import lock
+    from uv_cache_inspector.core.apply import check_target
+    from uv_cache_inspector.core.errors import CacheInUseError
+    from uv_cache_inspector.core.fmt import parse_size
+    from uv_cache_inspector.core.location import setting
+    from uv_cache_inspector.core.plan import PrunePolicy, prune_plan
+    from uv_cache_inspector.core.scan import scan
+
+    ctx = _context(args)
+    real = check_target(ctx.location.path)
+    if args.yes and not args.force:
+        state = lock.probe(real)
+        if state.held:
+            who = ", ".join(h.label() for h in state.holders) or "another uv process"
+            raise CacheInUseError(
+                f"uv is using this cache right now ({who}); nothing was deleted. Try again when "
+                "it is done, or use --force at your own risk.",
+                tuple(h.label() for h in state.holders),
+            )
+    try:
+        max_size = parse_size(args.max_size) if args.max_size else None
+    except ValueError as exc:
+        raise UsageError(f"--max-size: {exc} (use e.g. 500M or 20G)") from None
+    link_mode, _ = setting("link-mode", env_var="UV_LINK_MODE")
+    venvs = tuple(args.venv) or tuple(v for v in [_venv(None)] if v)
+    policy = PrunePolicy(
+        ci=args.ci,
+        packages=tuple(args.package),
+        older_than_days=args.older_than,
+        max_size=max_size,
+        venvs=venvs,
+        link_mode=link_mode,
+    )
+    snap = drive(
+        scan(
+            real, bucket_set=ctx.bucket_set, uv_version=ctx.uv_version_label, workers=args.workers
+        ),
+        ProgressLine(),
+    )
+    plan = prune_plan(snap, ctx.bucket_set(), policy)
+    if not args.yes:
+        if args.json:
+            emit_json(_result_json(plan, [], dry_run=True, extra={}))
+        else:
+            _print_plan(plan, args.verbose)
+            if plan.actions:
+                print("Run `uvci prune --yes` (with the same options) to apply it.")
+        return EXIT_OK
+    result = _apply(plan, args)
+    if args.json:
+        emit_json(
+            _result_json(plan, result.results, dry_run=False, extra={"journal": result.journal})
+        )
+    else:
+        _report_results(result.results, result.journal)
+    return EXIT_FINDINGS if result.failed else EXIT_OK
+
+
+REPAIRABLE = frozenset(
+    {
+        "foreign-owner",
+        "permission-denied",
+        "shared-cache-permissions",
+        "orphaned-tmp",
+        "dangling-link",
+        "absolute-links",
+        "link-outside-cache",
+        "incomplete-archive",
+        "corrupt-entry",
+    }
+)
+
+
+def cmd_repair(args: argparse.Namespace) -> int:
+    from uv_cache_inspector.core import elevate
+    from uv_cache_inspector.core.access import is_shared
+    from uv_cache_inspector.core.apply import check_target
+    from uv_cache_inspector.core.plan import Plan, repair_plan
+
+    ctx = _context(args)
+    real = check_target(ctx.location.path)
+    diag, _ = _diagnose(args, deep=True, stream_human=False)
+    user = diag.inputs.user
+    findings = [f for f in diag.findings if f.code in REPAIRABLE]
+    root_owner = diag.inputs.quick.root_node.owner
+    shared_gid = root_owner.gid if is_shared(root_owner) else None
+    plan = repair_plan(diag.snapshot, findings, user.uid, user.gid, real, shared_gid=shared_gid)
+    if args.plan:
+        with open(args.plan, encoding="utf-8") as fh:
+            plan = elevate.intersect(Plan.load(fh.read()), plan)
+    euid = os.geteuid() if hasattr(os, "geteuid") else 0
+    privileged = [a for a in plan.actions if a.needs_privilege and euid != 0]
+    if not args.yes:
+        if args.json:
+            emit_json(_result_json(plan, [], dry_run=True, extra={"uv_user": user.name}))
+        else:
+            _print_plan(plan, args.verbose)
+            if privileged:
+                print(
+                    f"{len(privileged)} action(s) need administrator rights: `uvci repair "
+                    "--yes` asks for them, or run:"
+                )
+                print(f"  {elevate.paste_command(real, user.name)}")
+            elif plan.actions:
+                print("Run `uvci repair --yes` to apply it.")
+        return EXIT_OK
+    mine = {a.path for a in plan.actions if a not in privileged}
+    result = _apply(plan, args, only=mine)
+    results = list(result.results)
+    extra: dict[str, Any] = {"journal": result.journal}
+    if privileged:
+        results += _elevated(plan, privileged, user, args, extra)
+    if args.json:
+        emit_json(_result_json(plan, results, dry_run=False, extra=extra))
+    else:
+        _report_results(results, result.journal)
+    return EXIT_FINDINGS if any(not r.done for r in results) else EXIT_OK
+
+
+def _elevated(
+    plan: Any, privileged: list[Any], user: Any, args: argparse.Namespace, extra: dict[str, Any]
+) -> list[Any]:
+    """Run the privileged part through pkexec/sudo/UAC/osascript, or say what to paste."""
+    from uv_cache_inspector.core import elevate
+    from uv_cache_inspector.core.apply import ActionResult
+    from uv_cache_inspector.core.plan import Plan
+
+    sub = Plan(plan.root, "repair", privileged, for_uid=user.uid, uv_version=plan.uv_version)
+    method = "none" if args.no_elevate else elevate.choose()
+    paste = elevate.paste_command(plan.root, user.name)
+    extra["elevation"] = method
+    if method == "none":
+        extra["paste_command"] = paste
+        if not args.json:
+            print("Some fixes need administrator rights. Run:")
+            print(f"  {paste}")
+        return [
+            ActionResult(a, error=f"needs administrator rights: run `{paste}`") for a in privileged
+        ]
+    proc = elevate.run(sub, method, user.uid)
+    try:
+        data = json.loads(proc.stdout)
+        done_paths = {a["path"] for a in data.get("actions", []) if a.get("done")}
+    except ValueError:
+        done_paths = set()
+    return [
+        ActionResult(
+            a,
+            done=a.path in done_paths,
+            error=None
+            if a.path in done_paths
+            else (proc.stderr.strip() or "administrator step did not run"),
+        )
+        for a in privileged
+    ]
 
 
 def cmd_report(args: argparse.Namespace) -> int:

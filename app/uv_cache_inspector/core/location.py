@@ -277,6 +277,44 @@ def _config_cache_dir(
     return None
 
 
+def setting(
+    key: str,
+    *,
+    env_var: str | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    platform: str | None = None,
+) -> tuple[str | None, str]:
+    """A uv setting (e.g. link-mode) as uv would read it: env var, then the config files in
+    uv's order (project, user, system). Returns (value, where it came from)."""
+    env = os.environ if env is None else env
+    cwd = os.getcwd() if cwd is None else cwd
+    platform = sys.platform if platform is None else platform
+    if env_var and env.get(env_var):
+        return env[env_var], env_var
+    if _boolish(env.get("UV_NO_CONFIG")):
+        return None, "default"
+    home = _home(env, platform)
+    start = _discovery_start(Path(cwd))
+    for directory in [start, *start.parents]:
+        found = _options_in_dir(directory)
+        if found is not None:
+            options, cfg = found
+            if isinstance(options.get(key), str):
+                return options[key], str(cfg)
+            break
+    others: list[Path | None] = [
+        _user_config_file(env, platform, home),
+        _system_config_file(env, platform),
+    ]
+    for other in others:
+        if other is not None and other.is_file():
+            data = _read_toml(other)
+            if data is not None and isinstance(data.get(key), str):
+                return data[key], str(other)
+    return None, "default"
+
+
 def _default_dir(
     env: Mapping[str, str], cwd: str, platform: str, home: str | None
 ) -> tuple[str, str, str]:

@@ -148,6 +148,15 @@ class SdistShard:
 
 
 @dataclass(frozen=True, slots=True)
+class RevisionDir:
+    """A built sdist revision: the directory holding `metadata.msgpack` (uv-cache-format §3)."""
+
+    path: str
+    package: str | None  # from metadata.msgpack (url/path/git shards have no name in the path)
+    entries: tuple[tuple[str, str], ...]  # (name, "dir" | "file" | "link")
+
+
+@dataclass(frozen=True, slots=True)
 class TmpDir:
     path: str
     location: str  # "root" or the bucket it sits in
@@ -207,6 +216,14 @@ class Snapshot:
     vanished: int = 0
     has_tag: bool = False
     tag_valid: bool = False
+    # For plans: allocated (bytes, of which in files with other hard links) of every walked
+    # unit and every directory inside the link buckets; each bucket's top-level children.
+    sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
+    top: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # bucket -> (path, kind)
+    revision_dirs: list[RevisionDir] = field(default_factory=list)
+
+    def size_of(self, path: str) -> tuple[int, int]:
+        return self.sizes.get(path, (0, 0))
 
     def archive(self, archive_id: str) -> Archive | None:
         for a in self.archives:

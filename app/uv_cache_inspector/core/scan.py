@@ -58,6 +58,7 @@ from uv_cache_inspector.core.model import (
     Owner,
     Problem,
     Progress,
+    RevisionDir,
     RootItem,
     SdistShard,
     Snapshot,
@@ -126,6 +127,19 @@ class _LinkWalk:
     dev: int = 0
     vanished: int = 0
     error: BaseException | None = None
+    own: dict[str, list[int]] = field(default_factory=dict)  # dir -> [bytes, shared] (own)
+    top: dict[str, list[tuple[str, str]]] = field(default_factory=dict)
+    revision_dirs: list[RevisionDir] = field(default_factory=list)
+
+    def sizes(self) -> dict[str, tuple[int, int]]:
+        """Cumulative sizes: every directory's own bytes plus everything below it."""
+        total = {p: [b, s] for p, (b, s) in self.own.items()}
+        for path in sorted(total, key=lambda p: -p.count(os.sep)):
+            parent = os.path.dirname(path)
+            if parent in total and parent != path:
+                total[parent][0] += total[path][0]
+                total[parent][1] += total[path][1]
+        return {p: (b, s) for p, (b, s) in total.items()}
 
 
 @dataclass
@@ -307,12 +321,26 @@ class _Scanner:
         owner = _owner_tuple(st)
         try:
             with os.scandir(path) as it:
-                children = [(e.name, e.path) for e in it]
+                listed = [
+                    (
+                        e.name,
+                        e.path,
+                        "link"
+                        if e.is_symlink()
+                        else "dir"
+                        if e.is_dir(follow_symlinks=False)
+                        else "file",
+                    )
+                    for e in it
+                ]
+                children = [(n, p) for n, p, _ in listed]
         except OSError as exc:
             self.snap.marks.append(
                 Mark(path, "unreadable", Owner.from_stat(st), 0, 0, str(exc.strerror or exc))
             )
             return
+        if kind != "archive":
+            self.snap.top[name] = [(p, k) for _, p, k in sorted(listed)]
         if kind == "archive":
             self.archive_dir = path
             self.archive_dir_real = os.path.realpath(path)
@@ -413,7 +441,10 @@ class _Scanner:
         revision_dirs: list[str] = []
         pointer = None
         file_links = self.snap.link_style == "file"
-        nbytes = files = 0
+        nbytes = files = sub_blocks = 0
+        top = out.top.setdefault(bucket, []) if not parts else None
+        if any(e.name == "metadata.msgpack" for e in entries):
+            out.revision_dirs.append(self._revision_dir(dpath, entries))
         for e in entries:
             try:
                 st = e.stat(follow_symlinks=False)
@@ -427,6 +458,13 @@ class _Scanner:
                 continue
             mode = st.st_mode
             fmt = mode & 0o170000
+            if top is not None:
+                top.append(
+                    (
+                        prefix + e.name,
+                        "dir" if fmt == 0o040000 else "link" if fmt == 0o120000 else "file",
+                    )
+                )
             if fmt == 0o040000:
                 name = e.name
                 full = prefix + name
@@ -439,6 +477,8 @@ class _Scanner:
                     self._walk_inline(full, "tree", downer, bucket, out)
                     continue
                 nbytes += _alloc(st)
+                sub_blocks += _alloc(st)
+                out.own.setdefault(full, [0, 0])[0] += _alloc(st)  # a directory's own block
                 tally.dirs += 1
                 child_owner = _owner_tuple(st)
                 if st.st_uid != duid or st.st_gid != dgid:
@@ -482,8 +522,28 @@ class _Scanner:
                     self._check_side_file(kind, prefix + name, name, names, out)
         tally.bytes += nbytes
         tally.files += files
+        own = out.own.setdefault(dpath, [0, 0])
+        own[0] += nbytes - sub_blocks
         if pointer is not None and kind in {"sdists", "built-wheels"}:
             out.shards.append(self._shard(bucket, dpath, parts, pointer, sorted(revision_dirs)))
+
+    @staticmethod
+    def _revision_dir(dpath: str, entries: list[os.DirEntry[str]]) -> RevisionDir:
+        kinds = []
+        for e in entries:
+            kind = (
+                "link" if e.is_symlink() else "dir" if e.is_dir(follow_symlinks=False) else "file"
+            )
+            kinds.append((e.name, kind))
+        package = None
+        data = links.read_small(os.path.join(dpath, "metadata.msgpack"))
+        if not isinstance(data, links.Corrupt):
+            value = links.decode_msgpack(data)
+            if isinstance(value, list) and value and isinstance(value[0], str):
+                package = links.normalize_name(value[0])
+            elif isinstance(value, dict) and isinstance(value.get("name"), str):
+                package = links.normalize_name(value["name"])
+        return RevisionDir(dpath, package, tuple(sorted(kinds)))
 
     def _walk_inline(
         self,
@@ -495,6 +555,9 @@ class _Scanner:
     ) -> None:
         res = walk_unit(path, role, parent_owner)
         out.units.append((res, bucket, role))
+        own = out.own.setdefault(path, [0, 0])
+        own[0] += res.bytes
+        own[1] += res.shared_bytes
 
     def _resolve(self, raw: str, real_dir: str) -> tuple[LinkState, str | None]:
         """Where a symlink lands, judged as uv's prune does: canonical path == an archive."""
@@ -717,6 +780,7 @@ class _Scanner:
             )
         if not res.exists:
             return
+        snap.sizes[res.path] = (res.bytes, res.shared_bytes)
         owner = Owner(res.uid, res.gid, res.mode & 0o7777, res.is_dir)
         if role == "tmp":
             newest = max(res.max_mtime, res.max_atime if not res.is_dir else 0.0)
@@ -968,6 +1032,9 @@ def scan(
         s.merge_unit(res, bucket, role, bucket)
     snap.entries = sorted(link_walk.entries, key=lambda e: e.path)
     snap.shards = link_walk.shards
+    snap.sizes.update(link_walk.sizes())
+    snap.top.update({b: sorted(c) for b, c in link_walk.top.items()})
+    snap.revision_dirs = sorted(link_walk.revision_dirs, key=lambda r: r.path)
     snap.marks.extend(link_walk.marks)
     snap.problems.extend(link_walk.problems)
     snap.vanished += link_walk.vanished

@@ -1,0 +1,568 @@
+"""Execute a plan, and never lose what should stay.
+
+Guarantees (each covered by tests/core/test_apply.py and the adversarial suite):
+
+- Only a uv cache: a directory with uv's CACHEDIR.TAG signature or uv buckets; never the
+  filesystem root, a home directory or a system directory, whatever path was typed.
+- Only while uv is not running: uv's exclusive cache lock is taken without waiting (§5); if uv
+  holds it, nothing is done and the holders are named (exit 3). `force` is the user's explicit
+  override. A cache without `.lock` (no uv >= 0.8.19 ever ran) is refused while any uv runs.
+- Only inside the root, never through a symlink: every path is reached from a file descriptor
+  of the root, one component at a time with O_NOFOLLOW; the target is checked again (same type,
+  inode, device) the moment its action runs; a link is removed as a link, wherever it points;
+  chmod goes through an O_PATH descriptor, chown with AT_SYMLINK_NOFOLLOW.
+- A usable cache at every instant, even when killed: the plan's order puts links and pointers
+  before the archives they name; a directory is first renamed aside into a `.tmpXXXXXX` at the
+  root (atomic; uv's own prune removes such leftovers), then removed.
+- A journal (JSON lines, flushed per action) in the user's log directory.
+
+Windows has no directory descriptors in Python: there each action re-checks with lstat just
+before acting (not verified on Windows).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno as errnos
+import json
+import os
+import secrets
+import stat
+import string
+import sys
+import time
+from collections.abc import Generator, Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+from uv_cache_inspector.core.errors import (
+    CacheInUseError,
+    CancelledError,
+    NotACacheError,
+    UnsafeTargetError,
+)
+from uv_cache_inspector.core.layout import CACHEDIR_TAG_SIGNATURE, parse_bucket
+from uv_cache_inspector.core.model import CancelToken, Progress
+from uv_cache_inspector.core.plan import Action, Plan
+
+_NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
+_DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_PATH = getattr(os, "O_PATH", 0)
+FD_SAFE = os.unlink in os.supports_dir_fd and os.scandir in os.supports_fd and _NOFOLLOW != 0
+_TMP_CHARS = string.ascii_letters + string.digits
+
+SYSTEM_DIRS = frozenset(
+    {
+        "/",
+        "/bin",
+        "/boot",
+        "/dev",
+        "/etc",
+        "/home",
+        "/lib",
+        "/lib64",
+        "/media",
+        "/mnt",
+        "/opt",
+        "/proc",
+        "/root",
+        "/run",
+        "/sbin",
+        "/srv",
+        "/sys",
+        "/tmp",
+        "/usr",
+        "/var",
+        "/var/tmp",
+        "/Users",
+        "/Library",
+        "/System",
+        "/Applications",
+        "/private",
+        "/private/tmp",
+    }
+)
+
+
+@dataclass
+class ActionResult:
+    action: Action
+    done: bool = False
+    error: str | None = None
+    freed: int = 0
+    skipped: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        out = self.action.to_json()
+        out.update(
+            done=self.done, error=self.error, bytes=self.freed if self.done else self.action.bytes
+        )
+        if self.skipped:
+            out["skipped"] = True
+        return out
+
+
+@dataclass
+class ApplyResult:
+    results: list[ActionResult] = field(default_factory=list)
+    journal: str | None = None
+    forced: bool = False
+
+    @property
+    def freed_bytes(self) -> int:
+        return sum(r.freed for r in self.results if r.done)
+
+    @property
+    def failed(self) -> list[ActionResult]:
+        return [r for r in self.results if not r.done]
+
+
+# -- is this a uv cache we may act on? -------------------------------------------------------
+
+
+def _home_dirs() -> set[str]:
+    homes = {os.path.expanduser("~")}
+    try:
+        import pwd
+
+        homes |= {p.pw_dir for p in pwd.getpwall() if p.pw_dir}
+    except ImportError:
+        for var in ("USERPROFILE", "HOMEPATH"):
+            if os.environ.get(var):
+                homes.add(os.environ[var])
+    return {os.path.realpath(h) for h in homes if h}
+
+
+def check_target(root: str) -> str:
+    """The real path of a directory we may act on, or UnsafeTargetError / NotACacheError."""
+    real = os.path.realpath(root)
+    norm = os.path.normcase(real)
+    if norm in {os.path.normcase(d) for d in SYSTEM_DIRS} or os.path.dirname(norm) == norm:
+        raise UnsafeTargetError(f"refusing to act on {real}: it is a system directory")
+    if norm in {os.path.normcase(h) for h in _home_dirs()}:
+        raise UnsafeTargetError(f"refusing to act on {real}: it is a home directory")
+    if sys.platform == "win32" and len(real.rstrip("\\/")) <= 2:
+        raise UnsafeTargetError(f"refusing to act on {real}: it is a drive root")
+    if not os.path.isdir(real):
+        raise NotACacheError(f"{root} is not a directory")
+    tag = os.path.join(real, "CACHEDIR.TAG")
+    tag_ok = False
+    try:
+        with open(tag, "rb") as fh:
+            tag_ok = fh.read(64).startswith(CACHEDIR_TAG_SIGNATURE)
+    except OSError:
+        tag_ok = False
+    try:
+        names = os.listdir(real)
+    except OSError as exc:
+        raise NotACacheError(f"cannot list {real}: {exc.strerror}") from exc
+    buckets = [n for n in names if parse_bucket(n) and os.path.isdir(os.path.join(real, n))]
+    if not tag_ok and not buckets:
+        raise NotACacheError(
+            f"{real} is not a uv cache (no uv CACHEDIR.TAG and no uv buckets); nothing was changed"
+        )
+    return real
+
+
+# -- walking to a target without following links ---------------------------------------------
+
+
+class ChangedError(Exception):
+    """The target is not what the plan saw (moved, replaced, turned into a link)."""
+
+
+@contextlib.contextmanager
+def _parent_fd(root_fd: int, real_root: str, path: str) -> Iterator[tuple[int, str]]:
+    """(fd of the parent directory, entry name), reached from the root one component at a time
+    without following any symlink."""
+    rel = os.path.relpath(path, real_root)
+    if rel in {".", ""} or rel.startswith(".."):
+        raise ChangedError(f"{path} is not inside the cache")
+    parts = rel.split(os.sep)
+    fds: list[int] = []
+    fd = root_fd
+    try:
+        for part in parts[:-1]:
+            try:
+                fd = os.open(part, _DIR, dir_fd=fd)
+            except OSError as exc:
+                if exc.errno in {errnos.ELOOP, errnos.ENOTDIR}:
+                    raise ChangedError(
+                        f"{part} on the way to {rel} is no longer a directory"
+                    ) from exc
+                raise
+            fds.append(fd)
+        yield fd, parts[-1]
+    finally:
+        for f in reversed(fds):
+            os.close(f)
+
+
+def _kind(st: os.stat_result) -> str:
+    return "link" if stat.S_ISLNK(st.st_mode) else "dir" if stat.S_ISDIR(st.st_mode) else "file"
+
+
+def _verify(pfd: int, name: str, action: Action) -> os.stat_result:
+    try:
+        st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+    except FileNotFoundError as exc:
+        raise ChangedError("it is gone already") from exc
+    exp = action.expect
+    if exp is not None and (_kind(st) != exp.kind or st.st_ino != exp.ino or st.st_dev != exp.dev):
+        raise ChangedError(f"it changed since the plan was made (now a {_kind(st)})")
+    return st
+
+
+def _tmp_name(root_fd: int) -> str:
+    for _ in range(100):
+        name = ".tmp" + "".join(secrets.choice(_TMP_CHARS) for _ in range(6))
+        try:
+            os.stat(name, dir_fd=root_fd, follow_symlinks=False)
+        except FileNotFoundError:
+            return name
+    raise OSError(errnos.EEXIST, "no free temporary name")
+
+
+# -- deleting ----------------------------------------------------------------------------------
+
+
+def _ensure_rwx(pfd: int, name: str) -> None:
+    """Give ourselves u+rwx on a directory we must empty (uv's clean does the same, §6)."""
+    if _PATH and os.path.isdir("/proc/self/fd"):
+        fd = os.open(name, _PATH | _NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+        try:
+            st = os.fstat(fd)
+            if stat.S_ISDIR(st.st_mode):
+                os.chmod(f"/proc/self/fd/{fd}", stat.S_IMODE(st.st_mode) | 0o700)
+        finally:
+            os.close(fd)
+    else:
+        with contextlib.suppress(NotImplementedError, OSError):
+            os.chmod(name, 0o700, dir_fd=pfd, follow_symlinks=False)
+
+
+def _open_dir(pfd: int, name: str) -> int:
+    try:
+        return os.open(name, _DIR, dir_fd=pfd)
+    except PermissionError:
+        _ensure_rwx(pfd, name)
+        return os.open(name, _DIR, dir_fd=pfd)
+
+
+def _blocks(st: os.stat_result) -> int:
+    return st.st_blocks * 512 if hasattr(st, "st_blocks") else st.st_size
+
+
+def _rmtree_at(pfd: int, name: str, token: CancelToken | None) -> int:
+    """Remove the directory `name` of `pfd` and everything below; never follows a link.
+    Returns the physical bytes freed (files with no other hard link)."""
+    freed = 0
+    # Each stack item: (parent fd, name, fd of the directory or None before it is opened)
+    stack: list[tuple[int, str, int | None]] = [(pfd, name, None)]
+    opened: list[int] = []
+    try:
+        while stack:
+            parent, dname, dfd = stack.pop()
+            if dfd is None:
+                dfd = _open_dir(parent, dname)
+                opened.append(dfd)
+                freed += _blocks(os.fstat(dfd))  # the directory's own block, freed with it
+                subdirs = []
+                with os.scandir(dfd) as it:
+                    for e in it:
+                        st = e.stat(follow_symlinks=False)
+                        if stat.S_ISDIR(st.st_mode):
+                            subdirs.append(e.name)
+                        else:
+                            os.unlink(e.name, dir_fd=dfd)
+                            if not stat.S_ISREG(st.st_mode) or st.st_nlink == 1:
+                                freed += _blocks(st)
+                if token is not None and token.cancelled():
+                    raise CancelledError("cancelled")
+                stack.append((parent, dname, dfd))  # come back to remove it once it is empty
+                stack.extend((dfd, s, None) for s in subdirs)
+            else:
+                os.close(dfd)
+                opened.remove(dfd)
+                os.rmdir(dname, dir_fd=parent)
+    finally:
+        for f in opened:
+            os.close(f)
+    return freed
+
+
+def _delete(root_fd: int, real_root: str, action: Action, token: CancelToken | None) -> int:
+    with _parent_fd(root_fd, real_root, action.path) as (pfd, name):
+        st = _verify(pfd, name, action)
+        if not stat.S_ISDIR(st.st_mode):
+            os.unlink(name, dir_fd=pfd)  # a link goes as a link, wherever it points
+            return _blocks(st) if not stat.S_ISREG(st.st_mode) or st.st_nlink == 1 else 0
+        # Rename aside first: the tree leaves its place at once (atomic); if we are killed
+        # while removing it, what is left is a root .tmp* that uv's prune deletes.
+        aside = _tmp_name(root_fd)
+        try:
+            os.rename(name, aside, src_dir_fd=pfd, dst_dir_fd=root_fd)
+        except OSError:
+            return _rmtree_at(pfd, name, token)  # another filesystem, or a sticky parent
+        return _rmtree_at(root_fd, aside, token)
+
+
+# -- permissions -------------------------------------------------------------------------------
+
+
+def _chmod_at(pfd: int, name: str, add_dir: int, add_file: int, gid: int | None) -> None:
+    st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+    if stat.S_ISLNK(st.st_mode):
+        return
+    add = add_dir if stat.S_ISDIR(st.st_mode) else add_file
+    # Keep execute bits on files as they are; add what uv needs.
+    new = stat.S_IMODE(st.st_mode) | add
+    if gid is not None and st.st_gid != gid:
+        os.chown(name, -1, gid, dir_fd=pfd, follow_symlinks=False)
+    if new == stat.S_IMODE(st.st_mode):
+        return
+    if _PATH and os.path.isdir("/proc/self/fd"):
+        fd = os.open(name, _PATH | _NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+        try:
+            if os.fstat(fd).st_ino != st.st_ino:
+                raise ChangedError(f"{name} was replaced while being fixed")
+            os.chmod(f"/proc/self/fd/{fd}", new)
+        finally:
+            os.close(fd)
+    else:
+        os.chmod(name, new, dir_fd=pfd, follow_symlinks=False)
+
+
+def _walk_fix(
+    pfd: int, name: str | None, fix: Any, recursive: bool, token: CancelToken | None
+) -> int:
+    """Apply `fix(parent_fd, name)` to `name` and (recursively) everything below it. With
+    `name` None, `pfd` is the directory itself (the cache root), already fixed by the caller."""
+    count = 0
+    if name is not None:
+        fix(pfd, name)
+        count += 1
+        if not recursive:
+            return count
+        st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
+        if not stat.S_ISDIR(st.st_mode):
+            return count
+    stack: list[tuple[int, str | None]] = [(pfd, name)]
+    opened: list[int] = []
+    try:
+        while stack:
+            parent, dname = stack.pop()
+            if dname is None:
+                dfd = parent
+            else:
+                dfd = _open_dir(parent, dname)
+                opened.append(dfd)
+            with os.scandir(dfd) as it:
+                for e in it:
+                    fix(dfd, e.name)
+                    count += 1
+                    if e.is_dir(follow_symlinks=False):
+                        stack.append((dfd, e.name))
+            if token is not None and token.cancelled():
+                raise CancelledError("cancelled")
+    finally:
+        for f in opened:
+            os.close(f)
+    return count
+
+
+def _fix_root(root_fd: int, action: Action, token: CancelToken | None) -> None:
+    """chown/chmod of the cache root itself, through its descriptor."""
+    st = os.fstat(root_fd)
+    exp = action.expect
+    if exp is not None and (st.st_ino, st.st_dev) != (exp.ino, exp.dev):
+        raise ChangedError("the cache root changed since the plan was made")
+    if action.kind == "chown":
+        uid = -1 if action.uid is None else action.uid
+        gid = -1 if action.gid is None else action.gid
+        os.fchown(root_fd, uid, gid)
+
+        def fix(dfd: int, n: str) -> None:
+            os.chown(n, uid, gid, dir_fd=dfd, follow_symlinks=False)
+    else:
+        add_dir = action.add_mode or 0o700
+        add_file = action.add_file_mode or 0o600
+        os.fchmod(root_fd, stat.S_IMODE(st.st_mode) | add_dir)
+
+        def fix(dfd: int, n: str) -> None:
+            _chmod_at(dfd, n, add_dir, add_file, action.gid)
+
+    if action.recursive:
+        _walk_fix(root_fd, None, fix, recursive=True, token=token)
+
+
+def _fix(root_fd: int, real_root: str, action: Action, token: CancelToken | None) -> None:
+    if os.path.realpath(action.path) == real_root:
+        _fix_root(root_fd, action, token)
+        return
+    with _parent_fd(root_fd, real_root, action.path) as (pfd, name):
+        _verify(pfd, name, action)
+        if action.kind == "chown":
+            uid = -1 if action.uid is None else action.uid
+            gid = -1 if action.gid is None else action.gid
+
+            def chown(dfd: int, n: str) -> None:
+                os.chown(n, uid, gid, dir_fd=dfd, follow_symlinks=False)
+
+            _walk_fix(pfd, name, chown, action.recursive, token)
+        else:
+            add_dir = action.add_mode or 0o700
+            add_file = action.add_file_mode or 0o600
+
+            def chmod(dfd: int, n: str) -> None:
+                _chmod_at(dfd, n, add_dir, add_file, action.gid)
+
+            _walk_fix(pfd, name, chmod, action.recursive, token)
+
+
+# -- path-based fallback (Windows) ------------------------------------------------------------
+
+
+def _act_by_path(real_root: str, action: Action) -> int:  # pragma: no cover - Windows only
+    import shutil
+
+    path = action.path
+    if not os.path.realpath(os.path.dirname(path)).startswith(real_root):
+        raise ChangedError("it is no longer inside the cache")
+    st = os.lstat(path)
+    exp = action.expect
+    if exp is not None and (_kind(st) != exp.kind or st.st_ino != exp.ino):
+        raise ChangedError("it changed since the plan was made")
+    if action.kind != "delete":
+        raise OSError(errnos.ENOTSUP, "ownership fixes are not supported on this platform")
+    if _kind(st) == "dir" and not getattr(st, "st_file_attributes", 0) & 0x400:
+        aside = os.path.join(real_root, ".tmp" + secrets.token_hex(3))
+        os.rename(path, aside)
+        shutil.rmtree(aside)
+    else:
+        os.unlink(path) if _kind(st) != "dir" else os.rmdir(path)
+    return 0
+
+
+# -- the journal ---------------------------------------------------------------------------------
+
+
+def journal_dir() -> str:
+    """Where journals go: $UVCI_JOURNAL_DIR, else the user's log directory (platformdirs)."""
+    if os.environ.get("UVCI_JOURNAL_DIR"):
+        return os.environ["UVCI_JOURNAL_DIR"]
+    from platformdirs import user_log_dir
+
+    return os.path.join(user_log_dir("uv-cache-inspector", appauthor=False), "journal")
+
+
+class Journal:
+    def __init__(self, directory: str | None, plan: Plan) -> None:
+        self.fh: IO[str] | None = None
+        self.path: str | None = None
+        if directory is None:
+            return
+        try:
+            os.makedirs(directory, exist_ok=True)
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            self.path = os.path.join(directory, f"{plan.kind}-{stamp}-{os.getpid()}.jsonl")
+            self.fh = open(self.path, "a", encoding="utf-8")  # noqa: SIM115
+        except OSError:
+            self.fh = None
+            self.path = None
+
+    def write(self, **event: Any) -> None:
+        if self.fh is None:
+            return
+        self.fh.write(json.dumps({"t": round(time.time(), 3), **event}) + "\n")
+        self.fh.flush()
+        with contextlib.suppress(OSError):
+            os.fsync(self.fh.fileno())
+
+    def close(self) -> None:
+        if self.fh is not None:
+            self.fh.close()
+
+
+# -- apply ---------------------------------------------------------------------------------------
+
+
+def _uv_running() -> list[str]:
+    from uv_cache_inspector.core import processes
+
+    try:
+        return [p.label() for p in processes.uv_processes()]
+    except Exception:
+        return []
+
+
+def apply(
+    plan: Plan,
+    *,
+    force: bool = False,
+    cancel: CancelToken | None = None,
+    journal: str | None = "",
+    only: set[str] | None = None,
+) -> Generator[Progress, None, ApplyResult]:
+    """Execute `plan` (or only the actions whose paths are in `only`). Yields Progress."""
+    from uv_cache_inspector.core import lock
+
+    token = cancel or CancelToken()
+    real = check_target(plan.root)
+    result = ApplyResult(forced=force)
+    actions = [a for a in plan.ordered() if only is None or a.path in only]
+    j = Journal(journal_dir() if journal == "" else journal, plan)
+    result.journal = j.path
+    j.write(event="begin", kind=plan.kind, root=real, actions=len(actions), force=force)
+    with contextlib.ExitStack() as stack:
+        if not force:
+            state = stack.enter_context(lock.exclusive(real))  # raises CacheInUseError
+            if not state.exists:
+                running = _uv_running()
+                if running:
+                    raise CacheInUseError(
+                        "this cache has no lock file, so an older uv may be using it, and uv is "
+                        f"running ({', '.join(running)}); nothing was changed",
+                        tuple(running),
+                    )
+        root_fd = os.open(real, _DIR) if FD_SAFE else -1
+        if root_fd >= 0:
+            stack.callback(os.close, root_fd)
+            if os.fstat(root_fd).st_ino != os.stat(real).st_ino:
+                raise UnsafeTargetError(f"{real} changed while being opened")
+        total = len(actions)
+        for i, action in enumerate(actions):
+            if token.cancelled():
+                j.write(event="cancelled", at=i)
+                raise CancelledError("cancelled; what was done so far is in the journal")
+            yield Progress("applying", i, total, result.freed_bytes, action.path)
+            r = ActionResult(action)
+            j.write(event="doing", kind=action.kind, path=action.path)
+            try:
+                if root_fd < 0:
+                    r.freed = _act_by_path(real, action)
+                elif action.kind == "delete":
+                    r.freed = _delete(root_fd, real, action, token)
+                else:
+                    _fix(root_fd, real, action, token)
+                r.done = True
+            except ChangedError as exc:
+                r.skipped = True
+                r.error = f"skipped: {exc}"
+            except CancelledError:
+                j.write(event="cancelled", path=action.path)
+                raise
+            except OSError as exc:
+                r.error = f"{exc.strerror or exc} (os error {exc.errno})"
+            result.results.append(r)
+            j.write(
+                event="done" if r.done else "failed",
+                kind=action.kind,
+                path=action.path,
+                freed=r.freed,
+                error=r.error,
+            )
+        yield Progress("applying", total, total, result.freed_bytes, "done")
+    j.write(event="end", freed_bytes=result.freed_bytes, failed=len(result.failed))
+    j.close()
+    return result

@@ -1,0 +1,204 @@
+"""Plans and their execution on real caches: what is planned, what is freed, what is refused."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import subprocess
+
+import pytest
+
+from tests.harness.uvcache import make_cache, tree_state
+from uv_cache_inspector.core import apply as ap
+from uv_cache_inspector.core import plan as pl
+from uv_cache_inspector.core.errors import CacheInUseError, NotACacheError, UnsafeTargetError
+from uv_cache_inspector.core.layout import buckets_for
+from uv_cache_inspector.core.scan import run_scan
+
+NEWEST = buckets_for((0, 13, 9))
+
+
+def _apply(plan, **kw):
+    kw.setdefault("journal", None)
+    gen = ap.apply(plan, **kw)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
+def test_prune_plan_of_a_lived_in_cache(real_cache, template):
+    snap = run_scan(str(real_cache), bucket_set=NEWEST)
+    plan = pl.prune_plan(snap, NEWEST)
+    cats = {a.category for a in plan.actions}
+    assert {"environment", "unreferenced"} <= cats
+    archives = {os.path.basename(a.path) for a in plan.actions if a.step == "archive"}
+    assert archives == template.orphans | {template.environment}
+    # Ordered: links and entries before archives.
+    steps = [pl.ORDER[a.step] for a in plan.ordered()]
+    assert steps == sorted(steps)
+    env_archive = next(a for a in plan.actions if os.path.basename(a.path) == template.environment)
+    assert env_archive.shared_bytes > 0 and env_archive.bytes < env_archive.logical_bytes
+
+
+def test_plan_json_round_trip(real_cache):
+    snap = run_scan(str(real_cache), bucket_set=NEWEST)
+    plan = pl.prune_plan(snap, NEWEST)
+    again = pl.Plan.load(plan.dump())
+    assert [a.path for a in again.actions] == [a.path for a in plan.actions]
+    assert again.actions[0].expect == plan.actions[0].expect
+    data = plan.to_json()
+    assert data["dry_run"] is True and data["freed_bytes"] == plan.freed_bytes
+    assert set(data["actions"][0]) >= {"kind", "path", "bytes", "needs_privilege", "done", "error"}
+    with pytest.raises(Exception, match="not a plan"):
+        pl.Plan.load("{not json")
+
+
+def test_hard_linked_files_free_nothing_now(uvr, world_tmp):
+    """alpha's files are hard-linked from a venv that still exists: removing its archive frees
+    nothing until the venv goes, and the plan says so."""
+    cache = make_cache(
+        uvr, world_tmp / "cache", ["alpha==2.0"], venv=world_tmp / "venv", keep_venv=True
+    )
+    snap = run_scan(str(cache), bucket_set=NEWEST)
+    plan = pl.prune_plan(snap, NEWEST, pl.PrunePolicy(packages=("alpha",)))
+    (archive,) = [a for a in plan.actions if a.step == "archive"]
+    assert archive.shared_bytes > 0
+    assert archive.bytes < archive.logical_bytes / 2
+    result = _apply(plan)
+    assert not result.failed
+    assert (world_tmp / "venv").exists()
+    assert any((world_tmp / "venv").rglob("alpha/__init__.py"))  # the venv keeps working
+
+
+def test_refuses_what_is_not_a_cache(world_tmp):
+    (world_tmp / "precious.txt").write_text("keep me")
+    with pytest.raises(NotACacheError):
+        ap.check_target(str(world_tmp))
+    for bad in ("/", os.path.expanduser("~"), "/usr", "/tmp"):
+        with pytest.raises(UnsafeTargetError):
+            ap.check_target(bad)
+    link = world_tmp / "link-to-root"
+    link.symlink_to("/")
+    with pytest.raises(UnsafeTargetError):
+        ap.check_target(str(link))
+
+
+def test_an_action_whose_target_changed_is_skipped(real_cache):
+    snap = run_scan(str(real_cache), bucket_set=NEWEST)
+    plan = pl.prune_plan(snap, NEWEST)
+    victim = next(a for a in plan.actions if a.step == "archive")
+    # Replace the archive by a symlink to something outside: the plan saw a directory.
+    outside = real_cache.parent / "outside"
+    outside.mkdir()
+    (outside / "keep").write_text("x")
+    subprocess.run(["rm", "-rf", victim.path], check=True)
+    os.symlink(outside, victim.path)
+    result = _apply(plan)
+    skipped = [r for r in result.results if r.skipped]
+    assert [r.action.path for r in skipped] == [victim.path]
+    assert (outside / "keep").read_text() == "x"
+    assert os.path.islink(victim.path)
+
+
+def test_a_symlinked_parent_is_not_followed(real_cache, world_tmp):
+    """archive-v0 swapped for a link after planning: nothing is deleted through it."""
+    snap = run_scan(str(real_cache), bucket_set=NEWEST)
+    plan = pl.prune_plan(snap, NEWEST)
+    moved = world_tmp / "moved-archive"
+    os.rename(real_cache / "archive-v0", moved)
+    os.symlink(moved, real_cache / "archive-v0")
+    before = tree_state(moved)
+    result = _apply(plan)
+    assert all(r.skipped for r in result.results if r.action.step == "archive")
+    assert tree_state(moved) == before
+
+
+def test_lock_held_means_nothing_is_done(real_cache, uv_bin, test_python):
+    from tests.harness.uvproc import uv_holding_lock
+
+    snap = run_scan(str(real_cache), bucket_set=NEWEST)
+    plan = pl.prune_plan(snap, NEWEST)
+    before = tree_state(real_cache)
+    with uv_holding_lock(uv_bin, real_cache, test_python), pytest.raises(CacheInUseError) as err:
+        _apply(plan)
+    assert "uv run" in str(err.value)
+    assert tree_state(real_cache) == before
+
+
+def test_journal_records_every_action(real_cache, world_tmp):
+    snap = run_scan(str(real_cache), bucket_set=NEWEST)
+    plan = pl.prune_plan(snap, NEWEST)
+    result = _apply(plan, journal=str(world_tmp / "journal"))
+    with open(result.journal, encoding="utf-8") as fh:
+        lines = [json.loads(x) for x in fh]
+    assert lines[0]["event"] == "begin" and lines[-1]["event"] == "end"
+    assert sum(1 for x in lines if x["event"] == "done") == len(plan.actions)
+    assert lines[-1]["freed_bytes"] == result.freed_bytes > 0
+
+
+def test_chmod_and_chown_never_follow_links(real_cache, world_tmp):
+    outside = world_tmp / "outside.txt"
+    outside.write_text("x")
+    outside.chmod(0o600)
+    os.chown(outside, 0, 0)
+    d = real_cache / "wheels-v8" / "locked"
+    d.mkdir()
+    (d / "escape").symlink_to(outside)
+    (d / "f").write_text("y")
+    d.chmod(0o500)
+    exp = pl._expect(str(d))
+    chmod = pl.Action(
+        "chmod",
+        str(d),
+        0,
+        False,
+        "t",
+        "mode",
+        "chmod",
+        expect=exp,
+        add_mode=0o700,
+        add_file_mode=0o644,
+        recursive=True,
+    )
+    chown = pl.Action(
+        "chown",
+        str(d),
+        0,
+        False,
+        "t",
+        "ownership",
+        "chown",
+        expect=exp,
+        uid=65534,
+        gid=65534,
+        recursive=True,
+    )
+    result = _apply(pl.Plan(str(real_cache), "repair", [chmod, chown]))
+    assert not result.failed, [r.error for r in result.failed]
+    st = os.stat(outside)
+    assert (stat.S_IMODE(st.st_mode), st.st_uid) == (0o600, 0)  # untouched
+    assert os.lstat(d / "escape").st_uid == 65534  # the link itself changed hands
+    assert stat.S_IMODE(os.stat(d).st_mode) == 0o700 and os.stat(d / "f").st_uid == 65534
+
+
+def test_repair_plan_keeps_deletes_below_an_ownership_fix(real_cache):
+    """Regression: a chown of the root once swallowed every delete planned below it."""
+    from uv_cache_inspector.core.diagnose import diagnose
+
+    orphan = real_cache / ".tmpStale01"
+    orphan.mkdir()
+    os.utime(orphan, (1, 1))
+    gen = diagnose(str(real_cache), bucket_set=NEWEST, binaries=[], owner="65534")
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            diag = stop.value
+            break
+    plan = pl.repair_plan(diag.snapshot, diag.findings, 65534, 65534, str(real_cache))
+    kinds = {(a.kind, a.path) for a in plan.actions}
+    assert ("chown", str(real_cache)) in kinds
+    assert ("delete", str(orphan)) in kinds
