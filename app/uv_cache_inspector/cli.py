@@ -8,6 +8,7 @@ one line on stderr with the contract's exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -125,7 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="also run the real uv against the cache (under strace when available)",
     )
     p.add_argument("--no-strace", action="store_true", help="do not trace uv with strace")
-    p.add_argument("--owner", metavar="USER", help="explain failures for this user")
+    p.add_argument(
+        "--owner",
+        metavar="USER",
+        help="the user who runs uv (when run as root, the test-write runs as this user; "
+        "default: the cache's owner or SUDO_UID)",
+    )
+    p.add_argument("--steps-jsonl", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_test_write)
 
     def apply_options(p: argparse.ArgumentParser) -> None:
@@ -189,6 +196,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="an environment to protect (symlink link mode); repeatable",
     )
     p.set_defaults(func=cmd_prune)
+
+    p = add("watch", "stream changes in the cache as they happen (until interrupted)")
+    p.add_argument("--seconds", type=float, default=None, help=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_watch)
 
     p = add("report", "a Markdown report to paste into a bug report")
     diagnosis_options(p)
@@ -505,9 +516,14 @@ def _print_step(s: Any) -> None:
     print(f"  {status}  {s.step:<8} {s.duration_ms:8.1f} ms  {first}")
     for line in rest:
         print(f"{'':26}{line}")
-    for a in s.attempts:
-        if not a.get("ok", True) or "warning" in a:
-            print(f"{'':26}attempt {a}")
+    if len(s.attempts) > 1 or any("warning" in a for a in s.attempts):  # retries (Windows)
+        for a in s.attempts:
+            what = "ok" if a.get("ok") else f"errno {a.get('errno')}"
+            if a.get("winerror") is not None:
+                what += f" (winerror {a['winerror']})"
+            if a.get("warning"):
+                what += f"; {a['warning']}"
+            print(f"{'':26}attempt {a.get('attempt')}: {what} after {a.get('ms', 0):.1f} ms")
     if not s.ok and s.explanation:
         print(f"{'':8}why: {s.explanation}")
     sys.stdout.flush()
@@ -519,19 +535,47 @@ def cmd_test_write(args: argparse.Namespace) -> int:
     ctx = _context(args)
     root = ctx.location.path
     steps: list[Any] = []
-    if not args.json:
+    if args.steps_jsonl:  # the child of probe.as_user: one step per line, as it happens
+        args.json = False
+
+        def show(s: Any) -> None:
+            print(json.dumps(dataclasses.asdict(s)), flush=True)
+
+    else:
+        show = _print_step
+    quiet = args.json or args.steps_jsonl
+    other = None if args.steps_jsonl else probe.runs_as_someone_else(root, args.owner)
+    if not quiet:
         print(f"Test write on {fmt.user_path(root)}: uv's persist routine, step by step")
+        if other is not None:
+            print(f"(as {other.describe()}: the user uv runs as; root would pass every step)")
+    if other is not None:
+        newest = ctx.newest_uv if args.with_uv else None
+        if args.with_uv and newest is None:
+            raise UsageError("--with-uv needs a uv executable (on PATH, or --uv PATH)")
+        result = probe.run(
+            probe.as_user(
+                root,
+                other,
+                bucket=args.bucket,
+                keep=args.keep,
+                uv=newest.path if newest else None,
+                use_strace=not args.no_strace,
+            ),
+            None if quiet else show,
+        )
+        return _test_write_done(args, root, result.steps, result.ok)
     gen = probe.replay(
         root, bucket=args.bucket, keep=args.keep, owner=args.owner, bucket_set=ctx.bucket_set()
     )
-    result = probe.run(gen, None if args.json else _print_step)
+    result = probe.run(gen, None if args.json else show)
     steps.extend(result.steps)
     ok = result.ok
     if args.with_uv:
         newest = ctx.newest_uv
         if newest is None:
             raise UsageError("--with-uv needs a uv executable (on PATH, or --uv PATH)")
-        if not args.json:
+        if not quiet:
             print(f"\nThe real uv ({newest.version_str}, {fmt.user_path(newest.path)}):")
         gen2 = probe.with_uv(
             root,
@@ -541,10 +585,16 @@ def cmd_test_write(args: argparse.Namespace) -> int:
             owner=args.owner,
             python=sys.executable,
         )
-        result2 = probe.run(gen2, None if args.json else _print_step)
+        result2 = probe.run(gen2, None if args.json else show)
         steps.extend(result2.steps)
         ok = ok and result2.ok
-    if args.json:
+    return _test_write_done(args, root, steps, ok)
+
+
+def _test_write_done(args: argparse.Namespace, root: str, steps: list[Any], ok: bool) -> int:
+    if args.steps_jsonl:
+        pass
+    elif args.json:
         emit_json({"ok": ok, "cache_dir": root, "steps": [s.to_json() for s in steps]})
     else:
         failed = next((s for s in steps if not s.ok), None)
@@ -777,6 +827,46 @@ def _elevated(
         )
         for a in privileged
     ]
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    import threading
+
+    from uv_cache_inspector.core import fmt
+    from uv_cache_inspector.core.errors import CacheNotFoundError
+    from uv_cache_inspector.core.watch import CacheWatcher
+
+    root = _context(args).location.path
+    if not os.path.isdir(root):
+        raise CacheNotFoundError(f"uv has not created a cache at {root}")
+    out_lock = threading.Lock()
+
+    def show(batch: list[Any]) -> None:
+        with out_lock:
+            for ev in batch:
+                if args.json:
+                    sys.stdout.write(json.dumps(ev.to_json(), ensure_ascii=False) + "\n")
+                else:
+                    stamp = time.strftime("%H:%M:%S", time.localtime(ev.t))
+                    rel = os.path.relpath(ev.path, os.path.realpath(root))
+                    extra = " ".join(f"{k}={v}" for k, v in ev.detail.items() if v is not None)
+                    where = fmt.user_path(root) if rel == "." else rel
+                    sys.stdout.write(f"{stamp} {ev.event:<16} {where} {extra}".rstrip() + "\n")
+            sys.stdout.flush()
+
+    watcher = CacheWatcher(root, show)
+    watcher.start()
+    try:
+        if args.seconds is not None:
+            time.sleep(args.seconds)
+        else:
+            while True:
+                time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+    return EXIT_OK
 
 
 def cmd_report(args: argparse.Namespace) -> int:

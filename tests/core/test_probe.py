@@ -82,6 +82,26 @@ def test_root_owned_archive_as_the_user(nobody_cache, unprivileged):
     assert tree_state(nobody_cache) == before  # nothing left behind
 
 
+def test_as_root_it_runs_as_the_user_uv_runs_as(nobody_cache):
+    """`sudo uvci test-write` (or the app started as root): root would pass every step, so the
+    replay runs as the cache's owner, in a child process, and fails where uv fails."""
+    os.chown(nobody_cache / "archive-v0", 0, 0)
+    before = tree_state(nobody_cache)
+    proc = uvci("test-write", "--json", "--cache-dir", str(nobody_cache))  # as root
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    failed = [s for s in data["steps"] if not s["ok"]]
+    assert [(s["step"], s["errno"]) for s in failed] == [("rename", errno.EACCES)]
+    assert "nobody" in failed[0]["explanation"]
+    assert tree_state(nobody_cache) == before
+    human = uvci("test-write", "--cache-dir", str(nobody_cache))
+    assert "(as nobody (uid 65534, the cache's owner)" in human.stdout
+    assert "The write fails at rename." in human.stdout
+    # Given back to nobody, the same run passes: the child really is nobody, not a simulation.
+    os.chown(nobody_cache / "archive-v0", 65534, 65534)
+    assert uvci("test-write", "--cache-dir", str(nobody_cache)).returncode == 0
+
+
 def test_with_uv_shows_uvs_own_failure(nobody_cache, unprivileged):
     os.chown(nobody_cache / "archive-v0", 0, 0)
     before = tree_state(nobody_cache)

@@ -695,9 +695,13 @@ def rule_links(inp: Inputs) -> Iterable[Finding]:
     snap = inp.snapshot
     if snap is None:
         return
-    dangling = [e for e in snap.entries if e.state is LinkState.DANGLING]
-    moved = [e for e in snap.entries if e.state is LinkState.MOVED]
-    outside = [e for e in snap.entries if e.state is LinkState.OUTSIDE]
+    # Links in buckets the newest uv does not read cannot break it (prune removes those
+    # buckets whole): only current buckets' links are worth a finding.
+    current = {b.name for b in snap.buckets if b.status is not BucketStatus.STALE}
+    live = [e for e in snap.entries if e.bucket in current]
+    dangling = [e for e in live if e.state is LinkState.DANGLING]
+    moved = [e for e in live if e.state is LinkState.MOVED]
+    outside = [e for e in live if e.state is LinkState.OUTSIDE]
     for e in dangling:
         yield finding(
             "dangling-link",
@@ -1034,7 +1038,13 @@ def diagnose(
     deep_findings: list[Finding] = []
     for rule in DEEP_RULES:
         deep_findings.extend(rule(inp))
-    yield from emit(group(deep_findings))
+    deep_findings = group(deep_findings)
+    # The deep scan sees inside a .tmp* (a file written a minute ago means a uv run is still
+    # busy there): a shallow orphan verdict it does not confirm is withdrawn.
+    confirmed = {_key(f) for f in deep_findings}
+    for k in [k for k in emitted if k[0] == "orphaned-tmp" and k not in confirmed]:
+        del emitted[k]
+    yield from emit(deep_findings)
     return Diagnosis(root, _final(emitted), inp, snap)
 
 

@@ -805,3 +805,23 @@ def buckets_of(snap: Snapshot) -> BucketSet:
 
     v = parse_version(snap.uv_version or "") or NEWEST_KNOWN
     return buckets_for(v)
+
+
+def delete_plan(snap: Snapshot, paths: Sequence[str]) -> Plan:
+    """Remove chosen rows: an archive goes with the links that name it (links first, so uv
+    never sees an entry without its archive); a link or a temporary folder goes alone."""
+    plan = Plan(snap.real_root, "prune", [], uv_version=snap.uv_version)
+    done: set[str] = set()
+    archives = {a.path: a for a in snap.archives}
+    entries = {e.path: e for e in snap.entries}
+    for path in paths:
+        if path in archives:
+            _remove_archives_with_links(
+                snap, [archives[path]], "chosen for removal", "chosen", plan, done
+            )
+        elif path in entries:
+            for p in _entry_files(entries[path]):
+                _add(plan, _delete(snap, p, "chosen for removal", "chosen", "link"), done)
+        else:
+            _add(plan, _delete(snap, path, "chosen for removal", "chosen", "tmp"), done)
+    return plan
