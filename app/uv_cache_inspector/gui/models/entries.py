@@ -1,0 +1,269 @@
+"""The entries table: archives, bucket entries and temporary folders, as core Rows."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QObject,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+
+from uv_cache_inspector.core import fmt
+from uv_cache_inspector.core.inventory import Row
+from uv_cache_inspector.gui.models.roles import Role
+from uv_cache_inspector.gui.style import severity_color
+
+(
+    COL_PACKAGE,
+    COL_VERSION,
+    COL_SOURCE,
+    COL_SIZE,
+    COL_FILES,
+    COL_OWNER,
+    COL_LAST_USED,
+    COL_STATE,
+) = range(8)
+HEADERS = ["Package", "Version", "From", "Size", "Files", "Owner", "Last used", "State"]
+
+Index = QModelIndex | QPersistentModelIndex
+_PARTS = re.compile(r"(\d+)")
+
+
+def version_key(version: str) -> tuple[tuple[int, str], ...]:
+    """'1.10' after '1.9': numbers compare as numbers, the rest as text."""
+    return tuple((int(p), "") if p.isdigit() else (-1, p) for p in _PARTS.split(version) if p)
+
+
+_SORT_KEYS: tuple[Callable[[Row], Any], ...] = (
+    lambda r: r.package.lower(),
+    lambda r: version_key(r.version),
+    lambda r: r.source,
+    lambda r: r.bytes,
+    lambda r: r.files,
+    lambda r: r.owner,
+    lambda r: r.last_used or 0.0,
+    lambda r: r.state,
+)
+
+
+def sort_key(r: Row, column: int) -> Any:
+    """What a column sorts by: Python values (sizes as ints of any size, versions by number)."""
+    return _SORT_KEYS[column](r)
+
+
+def sort_rows(rows: list[Row], column: int, order: Qt.SortOrder) -> None:
+    """Sort in place as the table does (also usable in a worker thread: plain Python)."""
+    if 0 <= column < len(_SORT_KEYS):
+        rows.sort(key=_SORT_KEYS[column], reverse=order == Qt.SortOrder.DescendingOrder)
+
+
+class EntryTableModel(QAbstractTableModel):
+    """Rows in the order of the last sort(); the filter proxy above keeps that order."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._rows: list[Row] = []
+        self._index: dict[str, int] = {}
+        self._now = time.time()
+        self._order: tuple[int, Qt.SortOrder] | None = None
+
+    # -- content ----------------------------------------------------------------------------
+
+    @property
+    def order(self) -> tuple[int, Qt.SortOrder] | None:
+        return self._order
+
+    def set_rows(self, rows: list[Row], *, presorted: bool = False) -> None:
+        """Replace the rows; `presorted` when they already are in `order` (sorted by a worker)."""
+        self.beginResetModel()
+        self._rows = list(rows)
+        if self._order is not None and not presorted:
+            self._sort_list(*self._order)
+        self._index = {r.key: i for i, r in enumerate(self._rows)}
+        self._now = time.time()
+        self.endResetModel()
+
+    def _sort_list(self, column: int, order: Qt.SortOrder) -> None:
+        sort_rows(self._rows, column, order)
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        self._order = (column, order)
+        self.layoutAboutToBeChanged.emit()
+        before = self.persistentIndexList()
+        keys = [self._rows[i.row()].key if 0 <= i.row() < len(self._rows) else "" for i in before]
+        self._sort_list(column, order)
+        self._index = {r.key: i for i, r in enumerate(self._rows)}
+        after = [
+            self.index(self._index[k], i.column()) if k in self._index else QModelIndex()
+            for k, i in zip(keys, before, strict=True)
+        ]
+        self.changePersistentIndexList(before, after)
+        self.layoutChanged.emit()
+
+    def resort(self) -> None:
+        """Put rows added by upsert() in their place (after a batch of live changes)."""
+        if self._order is not None:
+            self.sort(*self._order)
+
+    def upsert(self, row: Row) -> None:
+        i = self._index.get(row.key)
+        if i is not None:
+            self._rows[i] = row
+            self.dataChanged.emit(self.index(i, 0), self.index(i, len(HEADERS) - 1))
+            return
+        n = len(self._rows)
+        self.beginInsertRows(QModelIndex(), n, n)
+        self._rows.append(row)
+        self._index[row.key] = n
+        self.endInsertRows()
+
+    def remove(self, key: str) -> None:
+        i = self._index.get(key)
+        if i is None:
+            return
+        self.beginRemoveRows(QModelIndex(), i, i)
+        del self._rows[i]
+        self._index = {r.key: j for j, r in enumerate(self._rows)}
+        self.endRemoveRows()
+
+    def row_at(self, i: int) -> Row | None:
+        return self._rows[i] if 0 <= i < len(self._rows) else None
+
+    def find(self, key: str) -> Row | None:
+        i = self._index.get(key)
+        return self._rows[i] if i is not None else None
+
+    def rows(self) -> list[Row]:
+        return list(self._rows)
+
+    # -- Qt -----------------------------------------------------------------------------------
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        horizontal = orientation == Qt.Orientation.Horizontal
+        if horizontal and role == Qt.ItemDataRole.DisplayRole and 0 <= section < len(HEADERS):
+            return HEADERS[section]
+        return None
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        r = self._rows[index.row()]
+        col = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(r, col)
+        if role == Role.SORT:
+            return sort_key(r, col)
+        if role == Role.OBJECT:
+            return r
+        if role == Role.KEY:
+            return r.key
+        if role == Role.SEVERITY:
+            return r.severity
+        if role == Qt.ItemDataRole.ToolTipRole:
+            extra = ""
+            if r.shared_bytes:
+                extra = f"\n{fmt.size(r.shared_bytes)} of it is shared with venvs (hard links)"
+            return f"{r.key}{extra}"
+        if role == Qt.ItemDataRole.TextAlignmentRole and col in (COL_SIZE, COL_FILES):
+            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and (
+            col == COL_STATE or (col == COL_OWNER and r.state == "foreign owner")
+        ):
+            return severity_color(r.severity)
+        if role == Qt.ItemDataRole.AccessibleTextRole:
+            return f"{r.package} {r.version}, {fmt.size(r.bytes)}, {r.state}"
+        return None
+
+    def _display(self, r: Row, col: int) -> str:
+        if col == COL_PACKAGE:
+            return r.package
+        if col == COL_VERSION:
+            return r.version
+        if col == COL_SOURCE:
+            return r.source
+        if col == COL_SIZE:
+            return fmt.size(r.bytes) if r.bytes or r.kind != "entry" else ""
+        if col == COL_FILES:
+            return f"{r.files:,}" if r.files else ""
+        if col == COL_OWNER:
+            return r.owner
+        if col == COL_LAST_USED:
+            return fmt.since(r.last_used, self._now) if r.last_used else ""
+        return r.state
+
+
+class EntryFilter(QSortFilterProxyModel):
+    """Shows the rows of the selected tree node (and the filter text); sorts Python values."""
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._group = "archive-v0"
+        self._text = ""
+        self._package: str | None = None
+        self.setSortRole(Role.SORT)
+
+    def _refilter(self, **state: Any) -> None:
+        """Change the filter state; Qt >= 6.9 wants begin/endFilterChange around it."""
+        begin = getattr(self, "beginFilterChange", None)
+        if begin is not None:
+            begin()
+        for name, value in state.items():
+            setattr(self, name, value)
+        if begin is not None:
+            self.endFilterChange()
+        else:
+            self.invalidateFilter()
+
+    def set_group(self, group: str) -> None:
+        if group == self._group and self._package is None:
+            return
+        self._refilter(_group=group, _package=None)
+
+    def set_text(self, text: str) -> None:
+        self._refilter(_text=text.strip().lower())
+
+    @property
+    def group(self) -> str:
+        return self._group
+
+    def set_package(self, package: str | None) -> None:
+        self._refilter(_package=package)
+
+    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
+        model = self.sourceModel()
+        assert isinstance(model, EntryTableModel)
+        r = model.row_at(source_row)
+        if r is None:
+            return False
+        g = self._group
+        if g and not (r.group == g or r.group.startswith(g + "/") or r.bucket == g):
+            return False
+        if self._package is not None and r.package != self._package:
+            return False
+        if self._text:
+            hay = f"{r.package} {r.version} {r.state} {r.owner} {r.key}".lower()
+            return all(word in hay for word in self._text.split())
+        return True
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        # The source model sorts its Python list (a key function, not a Python lessThan per
+        # comparison: 6,000 rows sort in milliseconds); this proxy keeps the source order.
+        model = self.sourceModel()
+        if isinstance(model, EntryTableModel):
+            model.sort(column, order)

@@ -1,0 +1,227 @@
+"""The health banner: the cause in plain words, and the fix one click away."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import (
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QSizePolicy,
+    QVBoxLayout,
+    QWidget,
+)
+
+from uv_cache_inspector.core import fmt
+from uv_cache_inspector.core.diagnose import severity_rank
+from uv_cache_inspector.core.model import Finding, Severity
+from uv_cache_inspector.gui.style import banner_color, severity_color
+
+# What the button next to a finding does: ("repair" | "prune" | "copy", label)
+REPAIRS = {
+    "foreign-owner",
+    "permission-denied",
+    "shared-cache-permissions",
+    "dangling-link",
+    "absolute-links",
+    "link-outside-cache",
+    "incomplete-archive",
+    "corrupt-entry",
+}
+PRUNES = {"stale-bucket", "unreferenced-archive"}
+MAX_ROWS = 4
+QWIDGETSIZE_MAX = (1 << 24) - 1
+
+
+def headline(findings: Sequence[Finding]) -> tuple[str, str]:
+    """(severity, one sentence) for the top of the window."""
+    errors = [f for f in findings if f.severity is Severity.ERROR]
+    warnings = [f for f in findings if f.severity is Severity.WARNING]
+    if errors:
+        first = errors[0]
+        where = _where(first)
+        d = first.details
+        text = {
+            "foreign-owner": (
+                f"uv cannot write to this cache: {where} belongs to "
+                f"{d.get('owner', 'another user')} and uv runs as {d.get('uv_user', 'you')}."
+            ),
+            "permission-denied": (
+                f"uv cannot write to this cache: {where} is not writable for "
+                f"{d.get('uv_user', 'you')} (mode {d.get('mode', '?')})."
+            ),
+            "read-only-filesystem": "uv cannot write to this cache: its disk is read-only.",
+            "cross-device": "uv cannot write to this cache: part of it is on another disk.",
+            "low-disk-space": "uv is about to run out of disk space.",
+            "not-a-uv-cache": "This folder is not a uv cache.",
+        }.get(first.code, "uv cannot use this cache as it is.")
+        more = f" ({len(errors)} problems)" if len(errors) > 1 else ""
+        return "error", text + more
+    if warnings:
+        things = f"{len(warnings)} thing{'s' if len(warnings) > 1 else ''}"
+        return "warning", f"uv works, but {things} here can break it."
+    return "ok", "uv can use this cache."
+
+
+def _where(f: Finding) -> str:
+    """The short name a finding's message starts with ('archive-v0', 'the cache directory')."""
+    head = f.message.split(":", 1)[0]
+    return head.split(" (", 1)[0] or "a folder"
+
+
+def _group(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]:
+    """Findings of one code shown as one line (three orphaned folders are one fix), the most
+    severe first, each line led by its most severe finding."""
+    by_code: dict[str, list[Finding]] = {}
+    for f in sorted(findings, key=severity_rank):
+        if f.severity is not Severity.INFO:
+            by_code.setdefault(f.code, []).append(f)
+    return list(by_code.items())
+
+
+def _label_for(code: str, items: list[Finding]) -> tuple[str, str] | None:
+    if code == "orphaned-tmp":
+        n = sum((f.count and 1) or 1 for f in items)
+        size = sum(f.bytes for f in items)
+        return "repair", (
+            f"Remove {n} orphaned temporary folder{'s' if n != 1 else ''}"
+            + (f" ({fmt.size(size)})" if size else "")
+        )
+    if code in REPAIRS:
+        return "repair", "Repair…"
+    if code in PRUNES:
+        return "prune", "Prune…"
+    if items and items[0].fix and "`" in items[0].fix:
+        return "copy", "Copy the command"
+    return None
+
+
+class Banner(QFrame):
+    action = Signal(str, object)  # ("repair" | "prune" | "copy" | "all", findings)
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("banner")
+        self.setFrameShape(QFrame.Shape.StyledPanel)
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Maximum)
+        self.setAccessibleName("Cache health")
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(14, 10, 14, 10)
+        self._layout.setSpacing(6)
+        self.title = QLabel(self)
+        self.title.setObjectName("bannerTitle")
+        self.title.setWordWrap(True)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        f = self.title.font()
+        f.setPointSizeF(f.pointSizeF() * 1.35)
+        f.setBold(True)
+        self.title.setFont(f)
+        header = QHBoxLayout()
+        header.addWidget(self.title, 1)
+        self._layout.addLayout(header)
+        self.rows = QGridLayout()
+        self.rows.setHorizontalSpacing(12)
+        self.rows.setVerticalSpacing(8)
+        self.rows.setColumnStretch(1, 1)
+        self._layout.addLayout(self.rows)
+        self.more = QPushButton("Show all findings…", self)
+        self.more.setFlat(True)
+        self.more.setAccessibleName("Show all findings")
+        self.more.clicked.connect(lambda: self.action.emit("all", self._findings))
+        header.addWidget(self.more, 0, Qt.AlignmentFlag.AlignTop)
+        self._findings: list[Finding] = []
+        self.set_message("info", "Looking at the cache…")
+
+    def set_message(self, severity: str, text: str) -> None:
+        self._clear_rows()
+        self._paint(severity)
+        self.title.setText(text)
+        self.more.hide()
+        self._refit()
+
+    def set_findings(self, findings: Sequence[Finding], summary: str = "") -> None:
+        self._findings = list(findings)
+        severity, text = headline(findings)
+        self._paint(severity)
+        self.title.setText(text if severity != "ok" or not summary else f"{text} {summary}")
+        self._clear_rows()
+        groups = _group(findings)
+        for i, (code, items) in enumerate(groups[:MAX_ROWS]):
+            self._row(i, code, items)
+        shown = sum(len(i) for _, i in groups[:MAX_ROWS])
+        notes = sum(1 for f in findings if f.severity is Severity.INFO)
+        self.more.setVisible(bool(findings))
+        if len(findings) > shown and shown:
+            self.more.setText(f"Show all {len(findings)} findings…")
+        elif notes and not shown:
+            self.more.setText(f"Show {notes} note{'s' if notes != 1 else ''}…")
+        else:
+            self.more.setText("Details…")
+        self._refit()
+
+    def _paint(self, severity: str) -> None:
+        bg = banner_color(severity)
+        fg = severity_color(severity)
+        self.setStyleSheet(
+            f"QFrame#banner {{ background: {bg.name()}; border: 1px solid {fg.name()}; "
+            f"border-radius: 6px; }} QLabel#bannerTitle {{ color: {fg.name()}; }}"
+        )
+
+    def _clear_rows(self) -> None:
+        while self.rows.count():
+            item = self.rows.takeAt(0)
+            w = item.widget() if item is not None else None
+            if w is not None:
+                w.deleteLater()
+
+    def _row(self, row: int, code: str, items: list[Finding]) -> None:
+        first = items[0]
+        top = Qt.AlignmentFlag.AlignTop
+        tag = QLabel(first.severity.value.upper(), self)
+        tag.setStyleSheet(
+            f"color: {severity_color(first.severity.value).name()}; font-weight: bold;"
+        )
+        self.rows.addWidget(tag, row, 0, top)
+        text = first.message
+        if len(items) > 1:
+            text += f"  (and {len(items) - 1} more like it)"
+        body = QLabel(self)
+        body.setWordWrap(True)
+        body.setTextFormat(Qt.TextFormat.PlainText)
+        body.setText(text + (f"\nFix: {first.fix}" if first.fix else ""))
+        body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.rows.addWidget(body, row, 1, top)
+        what = _label_for(code, items)
+        if what is not None:
+            kind, label = what
+            btn = QPushButton(label, self)
+            btn.setAccessibleName(label)
+            btn.clicked.connect(lambda _=False, k=kind, it=items: self.action.emit(k, it))
+            self.rows.addWidget(btn, row, 2, top | Qt.AlignmentFlag.AlignRight)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        # Word-wrapped labels report their height for a guessed width; cap the banner at the
+        # height it needs for the width it really has, so no empty band opens below the text.
+        super().resizeEvent(event)
+        self._fit()
+
+    def _refit(self) -> None:
+        # New rows are shown (and so counted by the layout) only once the event loop runs.
+        self.setMaximumHeight(QWIDGETSIZE_MAX)
+        QTimer.singleShot(0, self._fit)
+
+    def _fit(self) -> None:
+        lay = self.layout()
+        if lay is None:
+            return
+        lay.invalidate()
+        need = lay.heightForWidth(self.width()) if lay.hasHeightForWidth() else -1
+        if need > 0:
+            need += self.fontMetrics().height() // 2  # the labels' own rounding, and air
+        if need > 0 and self.maximumHeight() != need:
+            self.setMaximumHeight(need)
