@@ -202,3 +202,29 @@ def test_repair_plan_keeps_deletes_below_an_ownership_fix(real_cache):
     kinds = {(a.kind, a.path) for a in plan.actions}
     assert ("chown", str(real_cache)) in kinds
     assert ("delete", str(orphan)) in kinds
+
+
+def test_repair_plan_does_not_fix_owners_of_what_it_deletes(nobody_cache):
+    """A root-owned orphan (left by `sudo uv`) is deleted, not first given back to the user."""
+    from uv_cache_inspector.core.diagnose import diagnose
+
+    os.chown(nobody_cache / "archive-v0", 0, 0)
+    orphan = nobody_cache / ".tmpSudo01"
+    (orphan / "pkg").mkdir(parents=True)
+    for p in (orphan / "pkg", orphan):
+        os.utime(p, (1, 1))
+    gen = diagnose(str(nobody_cache), bucket_set=NEWEST, binaries=[])
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            diag = stop.value
+            break
+    codes = {(f.code, f.path) for f in diag.findings}
+    assert ("foreign-owner", str(orphan)) in codes and ("orphaned-tmp", str(orphan)) in codes
+    plan = pl.repair_plan(diag.snapshot, diag.findings, 65534, 65534, str(nobody_cache))
+    kinds = sorted((a.kind, a.path) for a in plan.actions)
+    assert kinds == [
+        ("chown", str(nobody_cache / "archive-v0")),
+        ("delete", str(orphan)),
+    ]

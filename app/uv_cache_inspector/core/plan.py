@@ -778,6 +778,14 @@ def repair_plan(
                 else:
                     for p in _corrupt_entry_files(path):
                         _add(plan, _delete(snap, p, "damaged cache entry", "corrupt", "link"), done)
+    # Giving back (or opening up) what is about to be deleted anyway is wasted work.
+    deleted = [a.path for a in plan.actions if a.kind == "delete"]
+    plan.actions = [
+        a
+        for a in plan.actions
+        if a.kind == "delete"
+        or not any(a.path == d or a.path.startswith(d + os.sep) for d in deleted)
+    ]
     return plan
 
 

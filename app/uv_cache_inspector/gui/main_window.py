@@ -136,7 +136,7 @@ class MainWindow(QMainWindow):
             (COL_SIZE, "1,023.9 MiB"),
             (COL_FILES, "100,000"),
             (COL_OWNER, "nobody"),
-            (COL_LAST_USED, "3 weeks ago"),
+            (COL_LAST_USED, "13 minutes ago"),
             (COL_STATE, "foreign owner"),
         ):
             header.resizeSection(col, fm.horizontalAdvance(sample) + 16)
@@ -643,7 +643,10 @@ class MainWindow(QMainWindow):
             return
         from uv_cache_inspector.gui.views.explain_dialog import ExplainDialog
 
-        ExplainDialog(self.ctx.location.path, None, "", self).exec()
+        # Users come here right after uv failed, with its message often still on the clipboard.
+        copied = QGuiApplication.clipboard().text()
+        looks_like_uv = "os error" in copied or "Failed to" in copied or "failed to" in copied
+        ExplainDialog(self.ctx.location.path, None, copied if looks_like_uv else "", self).exec()
 
     def open_report(self) -> None:
         if not self._need_diagnosis():

@@ -44,6 +44,10 @@ class ExplainDialog(QDialog):
         self.timer.timeout.connect(self.explain)
         self.input.textChanged.connect(self.timer.start)
         self.runner.result.connect(self._on_result)
+        self.output.setHtml(
+            "<p style='color:gray'>What the error means, and how to fix it, appears here as "
+            "you paste.</p>"
+        )
         if text:
             self.input.setPlainText(text)
 

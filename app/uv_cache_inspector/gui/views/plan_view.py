@@ -17,6 +17,7 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QPlainTextEdit,
     QProgressBar,
@@ -127,6 +128,10 @@ class PlanPanel(QWidget):
         self.model.columns = _columns(plan.root)
         self.model.set_items(plan.ordered())
         self.table.resizeColumnsToContents()
+        # "Why" takes the room that is left; the table fills the dialog.
+        header = self.table.horizontalHeader()
+        header.setStretchLastSection(False)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.summary.setText(plan.summary())
         notes = [f"Warning: {w}" for w in plan.warnings] + [f"Kept: {k}" for k in plan.kept]
         admin = [a for a in plan.actions if a.needs_privilege]
