@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+# Every test that touches Qt renders offscreen (CI has no display; a developer's stays untouched).
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "app"))
 sys.path.insert(0, str(ROOT))

@@ -201,6 +201,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=None, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_watch)
 
+    p = add(
+        "install-shortcut",
+        "add the app to the application menu / Start menu / ~/Applications for this user",
+    )
+    p.add_argument("--uninstall", action="store_true", help="remove what it added, and only that")
+    p.add_argument("--dry-run", action="store_true", help="say what it would write or remove")
+    p.set_defaults(func=cmd_install_shortcut)
+
     p = add("report", "a Markdown report to paste into a bug report")
     diagnosis_options(p)
     p.set_defaults(func=cmd_report)
@@ -869,6 +877,21 @@ def cmd_watch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_install_shortcut(args: argparse.Namespace) -> int:
+    from uv_cache_inspector.core import shortcut
+
+    result = (
+        shortcut.uninstall(dry_run=args.dry_run)
+        if args.uninstall
+        else shortcut.install(dry_run=args.dry_run)
+    )
+    if args.json:
+        emit_json(result.to_json())
+    else:
+        print(result.summary())
+    return EXIT_OK
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from uv_cache_inspector.core.report import markdown
 
@@ -953,6 +976,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         worker_main()
         return EXIT_OK
+    from uv_cache_inspector.core.probe import CLI_FLAG
+
+    if argv[:1] == [CLI_FLAG]:  # a frozen build re-running itself (core/probe.py, as_user)
+        argv = argv[1:]
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -219,3 +219,22 @@ def test_not_a_cache_is_refused_in_plain_words(qtbot, open_window, world_tmp):
     window = open_window(folder)
     assert window.banner.title.text() == "This folder is not a uv cache."
     assert (folder / "thesis.txt").read_text() == "keep me"
+
+
+def test_menu_adds_the_app_to_the_application_menu(
+    qtbot, open_window, real_cache, tmp_path, monkeypatch, message_boxes
+):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("XDG_DATA_HOME", raising=False)
+    window = open_window(real_cache)
+    assert window.act_shortcut.text().replace("&", "") == "Add to the application menu"
+    window.act_shortcut.trigger()
+    qtbot.waitUntil(lambda: bool(message_boxes), timeout=20_000)
+    kind, text = message_boxes[-1]
+    assert kind == "information" and "wrote 10 files" in text
+    entry = tmp_path / ".local/share/applications/io.github.uvci.UvCacheInspector.desktop"
+    assert entry.is_file()
+    from uv_cache_inspector.core import shortcut
+
+    shortcut.uninstall()
+    assert not entry.exists()

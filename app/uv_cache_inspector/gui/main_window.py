@@ -68,6 +68,16 @@ from uv_cache_inspector.gui.watcher import GuiWatcher
 MAX_RECENT = 8
 
 
+def _shortcut_label() -> str:
+    import sys
+
+    if sys.platform.startswith("win"):
+        return "Add to the Start &menu"
+    if sys.platform == "darwin":
+        return "Add to &Applications"
+    return "Add to the application &menu"
+
+
 class MainWindow(QMainWindow):
     inspected = Signal()  # after each full inspection (used by --screenshot and tests)
 
@@ -245,6 +255,9 @@ class MainWindow(QMainWindow):
             self.act_findings,
         ):
             tools.addAction(a)
+        tools.addSeparator()
+        self.act_shortcut = QAction(_shortcut_label(), self)
+        tools.addAction(self.act_shortcut)
         help_menu = menu.addMenu("&Help")
         self.act_about = QAction("&About", self)
         help_menu.addAction(self.act_about)
@@ -276,6 +289,7 @@ class MainWindow(QMainWindow):
         self.act_report.triggered.connect(self.open_report)
         self.act_findings.triggered.connect(self.open_findings)
         self.act_about.triggered.connect(self.about)
+        self.act_shortcut.triggered.connect(self.install_shortcut)
         self.act_filter.triggered.connect(self._focus_filter)
         self.act_delete.triggered.connect(self.delete_selected)
         self.filter.textChanged.connect(self.proxy.set_text)
@@ -675,6 +689,26 @@ class MainWindow(QMainWindow):
             self.statusBar().showMessage(f"Copied: {cmd}", 5000)
         else:
             self.open_findings()
+
+    def install_shortcut(self) -> None:
+        """Tools → Add to the application menu: what `uvci install-shortcut` does."""
+
+        def run(_token: CancelToken) -> Generator[Progress, None, Any]:
+            from uv_cache_inspector.core import shortcut
+
+            yield Progress("writing the shortcut")
+            return shortcut.install()
+
+        runner = TaskRunner(self)
+        runner.result.connect(
+            lambda _n, done: QMessageBox.information(self, "uv Cache Inspector", done.summary())
+        )
+        runner.error.connect(
+            lambda _n, exc, _tb: QMessageBox.warning(
+                self, "uv Cache Inspector", f"The shortcut was not added: {exc}"
+            )
+        )
+        runner.run("shortcut", run)
 
     def about(self) -> None:
         QMessageBox.about(

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from functools import cache
-from pathlib import Path
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 
 _LIGHT = {
@@ -41,24 +41,17 @@ def banner_color(severity: str) -> QColor:
     return QColor((_BANNER_DARK if dark() else _BANNER_LIGHT).get(severity, "#f3f4f6"))
 
 
-def resources() -> Path:
-    """resources/ of the checkout, or the copy inside the installed wheel."""
-    here = Path(__file__).resolve().parent.parent
-    for candidate in (here / "resources", here.parents[1] / "resources"):
-        if candidate.is_dir():
-            return candidate
-    return here / "resources"
-
-
 @cache
 def app_icon() -> QIcon:
+    """The window icon, from the PNG sizes (sharp at every size and DPI) and the SVG."""
+    from uv_cache_inspector.core import resources as res
+
     icon = QIcon()
-    base = resources() / "icons"
-    svg = base / "uv-cache-inspector.svg"
+    for size in res.ICON_SIZES:
+        png = res.icon_png(size)
+        if png.exists():
+            icon.addFile(str(png), QSize(size, size))
+    svg = res.icon_svg()
     if svg.exists():
         icon.addFile(str(svg))
-    for size in (16, 24, 32, 48, 64, 128, 256, 512):
-        png = base / "hicolor" / f"{size}x{size}" / "apps" / "io.github.uvci.UvCacheInspector.png"
-        if png.exists():
-            icon.addFile(str(png))
     return icon
