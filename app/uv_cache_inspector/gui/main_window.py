@@ -373,6 +373,7 @@ class MainWindow(QMainWindow):
     def _on_result(self, name: str, value: Any) -> None:
         if name != "inspect":
             return
+        self._not_busy()  # before `inspected`: the runner's `finished` comes after this
         if value[0] == "missing":
             self._show_empty(value[1])
             self.inspected.emit()
@@ -383,6 +384,7 @@ class MainWindow(QMainWindow):
     def _on_error(self, name: str, exc: object, tb: str) -> None:
         if name != "inspect":
             return
+        self._not_busy()
         if isinstance(exc, CancelledError):
             self.banner.set_message("info", "Scan cancelled. Press F5 to look again.")
         elif isinstance(exc, CacheNotFoundError) and self.ctx is not None:
@@ -396,8 +398,11 @@ class MainWindow(QMainWindow):
 
     def _on_finished(self, name: str) -> None:
         if name == "inspect":
-            self.progress.hide()
-            self.cancel_button.hide()
+            self._not_busy()
+
+    def _not_busy(self) -> None:
+        self.progress.hide()
+        self.cancel_button.hide()
 
     def _show_location(self, ctx: CacheContext) -> None:
         loc = ctx.location
