@@ -274,11 +274,58 @@ def drive(gen: Generator[Any, None, T], progress: ProgressLine | None = None) ->
 def emit_json(data: Any) -> None:
     """One JSON document: indented for a person at a terminal, compact for a program (the
     indenting encoder is pure Python and several times slower on a large cache)."""
-    if sys.stdout.isatty():
-        text = json.dumps(data, indent=2, ensure_ascii=False)
-    else:
-        text = json.dumps(data, ensure_ascii=False, separators=(",", ":"))
+    indent, separators = (2, None) if sys.stdout.isatty() else (None, (",", ":"))
+    text = json.dumps(data, indent=indent, separators=separators, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        # A name that is not UTF-8 slipped through as a lone surrogate: JSON must stay valid
+        # UTF-8, so every string is shown as display_path shows paths (\xNN escapes).
+        text = json.dumps(
+            _printable(data), indent=indent, separators=separators, ensure_ascii=False
+        )
     sys.stdout.write(text + "\n")
+
+
+def _printable(data: Any) -> Any:
+    from uv_cache_inspector.core.model import display_path
+
+    if isinstance(data, str):
+        return display_path(data)
+    if isinstance(data, dict):
+        return {_printable(k): _printable(v) for k, v in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [_printable(v) for v in data]
+    return data
+
+
+def _hex_escape(exc: UnicodeError) -> tuple[str, int]:
+    """Error handler for stdout/stderr: a byte that was not UTF-8 in a file name (a lone
+    surrogate after os.fsdecode) is printed as a backslash-x escape, like display_path does;
+    anything else unprintable as a backslash-u escape."""
+    if isinstance(exc, UnicodeEncodeError):
+        bad = exc.object[exc.start : exc.end]
+        return (
+            "".join(
+                f"\\x{ord(c) - 0xDC00:02x}" if 0xDC80 <= ord(c) <= 0xDCFF else f"\\u{ord(c):04x}"
+                for c in bad
+            ),
+            exc.end,
+        )
+    raise exc
+
+
+def _safe_streams() -> None:
+    import codecs
+
+    codecs.register_error("uvci-hex", _hex_escape)
+    for stream in (sys.stdout, sys.stderr):
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            try:
+                reconfigure(errors="uvci-hex")
+            except (ValueError, OSError):
+                pass
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -980,6 +1027,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if argv[:1] == [CLI_FLAG]:  # a frozen build re-running itself (core/probe.py, as_user)
         argv = argv[1:]
+    _safe_streams()
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
