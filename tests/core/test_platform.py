@@ -33,6 +33,15 @@ def test_parse_mountinfo_and_find_the_mount():
     assert posix.mount_for("/mnt/c/Users", mounts).fstype == "9p"
 
 
+def test_mount_points_below_a_path():
+    mounts = posix.parse_mountinfo(MOUNTINFO)
+    assert posix.mount_points_below("/tmp", mounts) == ["/tmp/ro"]
+    assert posix.mount_points_below("/tmp/", mounts) == ["/tmp/ro"]
+    assert posix.mount_points_below("/tmp/ro", mounts) == []  # the mount itself is not inside
+    assert posix.mount_points_below("/tm", mounts) == []  # a prefix of a name is not a parent
+    assert posix.mount_points_below("/home/a b", mounts) == ["/home/a b/cache"]
+
+
 def test_network_and_wsl_classification():
     assert FsFacts("/x", True, fstype="nfs4").network
     assert FsFacts("/x", True, fstype="fuse.sshfs").network

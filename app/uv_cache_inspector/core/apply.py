@@ -297,6 +297,16 @@ def _delete(root_fd: int, real_root: str, action: Action, token: CancelToken | N
         if not stat.S_ISDIR(st.st_mode):
             os.unlink(name, dir_fd=pfd)  # a link goes as a link, wherever it points
             return _blocks(st) if not stat.S_ISREG(st.st_mode) or st.st_nlink == 1 else 0
+        from uv_cache_inspector.core import platform as plat
+
+        mounted = plat.mounts_below(action.path)
+        if mounted:
+            # A filesystem (often a bind mount of the same disk, same st_dev) is mounted inside:
+            # removing the tree would delete what is mounted there, which is not the cache's.
+            raise OSError(
+                errnos.EBUSY,
+                f"a filesystem is mounted inside it, at {mounted[0]}; unmount it first",
+            )
         # Rename aside first: the tree leaves its place at once (atomic); if we are killed
         # while removing it, what is left is a root .tmp* that uv's prune deletes.
         aside = _tmp_name(root_fd)

@@ -312,7 +312,12 @@ def _consequence(need: str, rel: tuple[str, ...]) -> str:
 
 
 def rule_permissions(inp: Inputs) -> Iterable[Finding]:
-    """foreign-owner / permission-denied: the topmost place where uv, as its user, is stopped."""
+    """foreign-owner / permission-denied: the topmost place where uv, as its user, is stopped;
+    what stops uv (errors) before what only stops a cleanup (warnings)."""
+    return sorted(_permission_findings(inp), key=severity_rank)
+
+
+def _permission_findings(inp: Inputs) -> Iterable[Finding]:
     if inp.user.uid < 0:
         return  # no POSIX permissions to model (Windows)
     user = inp.user
@@ -507,6 +512,19 @@ def rule_orphaned_tmp(inp: Inputs) -> Iterable[Finding]:
 def _fs_label(fs: FsFacts) -> str:
     where = f" at {fmt.user_path(fs.mount_point)}" if fs.mount_point else ""
     return f"{fs.fstype or 'unknown filesystem'}{where}"
+
+
+def rule_mounts_inside(inp: Inputs) -> Iterable[Finding]:
+    """A filesystem mounted inside the cache (a bind mount has the cache's own st_dev)."""
+    for mp in inp.facts.mounts_inside:
+        yield finding(
+            "mount-inside-cache",
+            WARNING,
+            mp,
+            f"{inp.short(mp)} is a mount point inside the cache: `uv cache clean` (or rm -rf) "
+            "would delete whatever is mounted there. uvci refuses to delete through it.",
+            f"Unmount it (`sudo umount {_q(mp)}`) or mount it somewhere outside the cache.",
+        )
 
 
 def rule_read_only(inp: Inputs) -> Iterable[Finding]:
@@ -849,6 +867,7 @@ SHALLOW_RULES: tuple[Callable[[Inputs], Iterable[Finding]], ...] = (
     rule_not_a_cache,
     rule_permissions,
     rule_read_only,
+    rule_mounts_inside,
     rule_lock,
     rule_cross_device,
     rule_wsl,

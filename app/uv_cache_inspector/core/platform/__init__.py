@@ -104,6 +104,7 @@ class EnvFacts:
     venv: FsFacts | None
     limits: LimitFacts
     extra: dict[str, str] = field(default_factory=dict)
+    mounts_inside: list[str] = field(default_factory=list)  # mount points inside the cache
 
 
 def fs_facts(path: str) -> FsFacts:
@@ -115,6 +116,17 @@ def fs_facts(path: str) -> FsFacts:
     from uv_cache_inspector.core.platform import posix
 
     return posix.fs_facts(path)
+
+
+def mounts_below(path: str) -> list[str]:
+    """Filesystems mounted somewhere inside `path` (Linux; elsewhere none are reported).
+
+    A deletion must not go through one: what is mounted there is not the cache's."""
+    if not sys.platform.startswith("linux"):
+        return []
+    from uv_cache_inspector.core.platform import posix
+
+    return posix.mount_points_below(os.path.realpath(path), posix._mounts())
 
 
 def tmpdir() -> str:
@@ -144,4 +156,5 @@ def gather(cache_root: str, venv: str | None = None) -> EnvFacts:
         tmpdir=fs_facts(tmpdir()),
         venv=fs_facts(venv) if venv else None,
         limits=limits,
+        mounts_inside=mounts_below(cache_root),
     )

@@ -177,6 +177,13 @@ def _mounts() -> list[Mount]:
     return parse_mountinfo(read_text("/proc/self/mountinfo"))
 
 
+def mount_points_below(path: str, mounts: list[Mount]) -> list[str]:
+    """Mount points strictly inside the real path `path` (a bind mount of the same filesystem
+    has the same st_dev, so only the mount table tells)."""
+    top = path.rstrip("/") + "/"
+    return sorted({m.mount_point for m in mounts if m.mount_point.startswith(top)})
+
+
 def _macos_mount(path: str) -> tuple[str | None, str | None, tuple[str, ...]]:
     """(mount point, fstype, options) from `mount` on macOS/BSD; best effort."""
     try:
