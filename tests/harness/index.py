@@ -9,6 +9,7 @@ import hashlib
 import html
 import re
 import threading
+import time
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -32,6 +33,7 @@ class PackageIndex:
         self.directory = Path(directory)
         self.directory.mkdir(parents=True, exist_ok=True)
         self.requests: list[str] = []
+        self._listing: tuple[int, dict[str, list[Path]]] | None = None
         index = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -74,7 +76,12 @@ class PackageIndex:
                 if not head:
                     self.wfile.write(body)
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        class Server(ThreadingHTTPServer):
+            # uv opens dozens of connections at once; the default backlog of 5 makes some of
+            # them wait for SYN retries until uv's connect deadline passes.
+            request_queue_size = 256
+
+        self.server = Server(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
         self.port = self.server.server_address[1]
         self.url = f"http://127.0.0.1:{self.port}/simple"
@@ -95,11 +102,21 @@ class PackageIndex:
         self.server.server_close()
 
     def _dists(self) -> dict[str, list[Path]]:
+        # Listed again only when the directory changes (adding a file changes its mtime): a
+        # benchmark index of 10,000 wheels would otherwise list them all for every request.
+        key = self.directory.stat().st_mtime_ns
+        cached = self._listing
+        if cached is not None and cached[0] == key:
+            return cached[1]
         out: dict[str, list[Path]] = {}
         for p in sorted(self.directory.iterdir()):
             m = _DIST_RE.match(p.name)
             if m:
                 out.setdefault(normalize(m.group("name")), []).append(p)
+        # Kept only when the directory has been still for a second: a file added in the same
+        # clock tick as the listing would not change the mtime that keys it.
+        if time.time_ns() - key > 1_000_000_000:
+            self._listing = (key, out)
         return out
 
     def root_page(self) -> str:
