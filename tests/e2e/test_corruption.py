@@ -25,7 +25,6 @@ from tests.harness.mountns import in_mount_namespace
 from tests.harness.uvcache import copy_cache
 from uv_cache_inspector.core import plan as pl
 from uv_cache_inspector.core.diagnose import diagnose
-from uv_cache_inspector.core.errors import InspectorError
 from uv_cache_inspector.core.jsonout import snapshot_json
 from uv_cache_inspector.core.layout import buckets_for
 from uv_cache_inspector.core.scan import run_scan
@@ -124,7 +123,7 @@ def _place(root: Path, where: str) -> Path:
     return next(p for p in root.glob("sdists-v*/index/*/*") if p.is_dir())
 
 
-def _damage(root: Path, mutation: tuple) -> None:  # noqa: C901 (one branch per kind of damage)
+def _damage(root: Path, mutation: tuple) -> None:
     op = mutation[0]
     if op == "plant":
         _, where, what, (name, target) = mutation
@@ -166,10 +165,9 @@ def _damage(root: Path, mutation: tuple) -> None:  # noqa: C901 (one branch per 
     elif op == "relink":
         victim.unlink()
         os.symlink(arg, os.fsencode(victim))
-    elif op == "swap":
-        if victim.is_dir() and not victim.is_symlink():
-            shutil.rmtree(victim)
-            victim.mkdir()  # present but empty
+    elif op == "swap" and victim.is_dir() and not victim.is_symlink():
+        shutil.rmtree(victim)
+        victim.mkdir()  # present but empty
 
 
 @pytest.fixture(scope="module")

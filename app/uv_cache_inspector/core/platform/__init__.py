@@ -126,7 +126,7 @@ def mounts_below(path: str) -> list[str]:
         return []
     from uv_cache_inspector.core.platform import posix
 
-    return posix.mount_points_below(os.path.realpath(path), posix._mounts())
+    return posix.mounts_inside(os.path.realpath(path))
 
 
 def tmpdir() -> str:

@@ -177,6 +177,11 @@ def _mounts() -> list[Mount]:
     return parse_mountinfo(read_text("/proc/self/mountinfo"))
 
 
+def mounts_inside(path: str) -> list[str]:
+    """Mount points inside the real path `path`, from this process's mount table."""
+    return mount_points_below(path, _mounts())
+
+
 def mount_points_below(path: str, mounts: list[Mount]) -> list[str]:
     """Mount points strictly inside the real path `path` (a bind mount of the same filesystem
     has the same st_dev, so only the mount table tells)."""
