@@ -24,6 +24,59 @@ TICK_MS = 5
 GOAL_MS = 50
 
 
+class Sampler:
+    """--trace: where the GUI thread is, every millisecond, to name what a stall was doing.
+
+    (A sample needs the GIL, so a stall spent in C++ holding it shows as the frame after.)"""
+
+    MACHINERY = frozenset({"feature.py", "inspect.py", "linecache.py", "tokenize.py"})
+
+    def __init__(self) -> None:
+        import sys
+        import threading
+
+        self.samples: list[tuple[float, str]] = []
+        gui = threading.get_ident()
+        self._stop = threading.Event()
+
+        def run() -> None:
+            while not self._stop.wait(0.001):
+                frame = sys._current_frames().get(gui)
+                if frame is None:
+                    continue
+                parts = []
+                skipped = False
+                while frame is not None and len(parts) < 8:
+                    code = frame.f_code
+                    name = os.path.basename(code.co_filename)
+                    if name.startswith("<frozen importlib") or name in self.MACHINERY:
+                        skipped = True  # import machinery: the caller is what to fix
+                    else:
+                        parts.append(f"{name}:{frame.f_lineno} {code.co_name}")
+                    frame = frame.f_back
+                if skipped:
+                    parts.insert(0, "(importing)")
+                self.samples.append((time.perf_counter(), " < ".join(parts)))
+
+        self.thread = threading.Thread(target=run, daemon=True)
+        self.thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.thread.join()
+
+    def report(self, stalls: list[tuple[float, float, float]]) -> None:
+        from collections import Counter
+
+        for start, end, late in stalls:
+            seen = Counter(w for t, w in self.samples if start <= t <= end)
+            before = [w for t, w in self.samples if start - 0.01 <= t < start][-1:]
+            after = [w for t, w in self.samples if t > end][:1]
+            print(f"  stall {late:.1f} ms: after {before}, then {after}")
+            for where, n in seen.most_common(4):
+                print(f"    {n:3} x {where}")
+
+
 class StallMeter:
     def __init__(self) -> None:
         from PySide6.QtCore import QTimer
@@ -31,6 +84,7 @@ class StallMeter:
         self.late: list[float] = []  # ms beyond the tick, per tick
         self.worst_at = ""
         self.phase = "start"
+        self.stalls: list[tuple[float, float, float]] = []  # (from, to, ms late)
         self._last = time.perf_counter()
         self.timer = QTimer()
         self.timer.setInterval(TICK_MS)
@@ -40,6 +94,8 @@ class StallMeter:
     def _tick(self) -> None:
         now = time.perf_counter()
         late = max(0.0, (now - self._last) * 1000 - TICK_MS)
+        if late > GOAL_MS * 0.6:
+            self.stalls.append((self._last, now, late))
         self._last = now
         if not self.late or late > max(self.late):
             self.worst_at = self.phase
@@ -57,6 +113,7 @@ def main() -> None:
     ap.add_argument("--packages", type=int, default=3000)
     ap.add_argument("--files", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--trace", action="store_true", help="name where each long stall was")
     args = ap.parse_args()
     cache = build_cache(args.packages, args.files)
     n = count_files(cache)
@@ -71,6 +128,7 @@ def main() -> None:
     app = QApplication([])
     settings = QSettings(str(cache.parent / "bench-settings.ini"), QSettings.Format.IniFormat)
     meter = StallMeter()
+    sampler = Sampler() if args.trace else None
     rounds = []
     window = None
     for r in range(args.rounds):
@@ -111,6 +169,9 @@ def main() -> None:
             f"{rounds[-1]['p99_stall_ms']} ms, {rounds[-1]['ticks_over_goal']} over {GOAL_MS} ms,"
             f" {rows:,} rows"
         )
+    if sampler is not None:
+        sampler.stop()
+        sampler.report(meter.stalls)
     assert window is not None
     window.close()
     meter.timer.stop()

@@ -121,7 +121,7 @@ def test_orphan_button_opens_repair_for_the_orphan_only(qtbot, open_window, brok
 
 def test_watch_sees_a_real_install(qtbot, open_window, real_cache, uvr, dists_dir, world_tmp):
     window = open_window(real_cache)
-    assert window.watcher.active
+    qtbot.waitUntil(lambda: window.watcher.active, timeout=5_000)  # started after the paint
     qtbot.waitUntil(lambda: window.status_watch.text().startswith("watching "), timeout=20_000)
     seen: list = []
     window.watcher.changed.connect(seen.extend)

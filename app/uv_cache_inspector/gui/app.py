@@ -122,7 +122,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             code["value"] = 0 if ok else 1
             app.quit()
 
-        window.inspected.connect(lambda: QTimer.singleShot(400, shoot))
+        def when_settled(waited: int = 0) -> None:
+            # The live watch starts just after the first paint: show it started, as a user sees.
+            if window.status_watch.text().startswith("starting") and waited < 3000:
+                QTimer.singleShot(100, lambda: when_settled(waited + 100))
+            else:
+                QTimer.singleShot(200, shoot)
+
+        window.inspected.connect(when_settled)
         QTimer.singleShot(int(args.timeout * 1000), app.quit)
         app.exec()
         window.close()

@@ -13,6 +13,10 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any
 
+# core.fmt imports humanize on first use (the CLI starts faster without it); the window would
+# then import it in the GUI thread on the first progress report, while the scan competes for
+# the interpreter: a 30-70 ms freeze measured by tests/benchmarks/bench_gui_stall.py --trace.
+import humanize  # noqa: F401
 from PySide6.QtCore import QModelIndex, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QDesktopServices, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
@@ -66,6 +70,7 @@ from uv_cache_inspector.gui.views.treemap import Treemap
 from uv_cache_inspector.gui.watcher import GuiWatcher
 
 MAX_RECENT = 8
+WATCH_START_DELAY_MS = 300  # after the filled table's first paint (see _start_watch)
 
 
 def _shortcut_label() -> str:
@@ -90,6 +95,7 @@ class MainWindow(QMainWindow):
         self.inventory: Inventory | None = None
         self.streamed: list[Finding] = []
         self._looking_again = False
+        self._watch_pending: str | None = None
         self.runner = TaskRunner(self)
         self.watcher = GuiWatcher(self)
         self.setWindowTitle("uv Cache Inspector")
@@ -411,6 +417,7 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{fmt.user_path(loc.path)} — uv Cache Inspector")
 
     def _show_empty(self, ctx: CacheContext) -> None:
+        self._watch_pending = None
         self.watcher.stop()
         self.stack.setCurrentWidget(self.empty)
         where = fmt.user_path(ctx.location.path)
@@ -466,11 +473,20 @@ class MainWindow(QMainWindow):
             QTimer.singleShot(1, lambda: self._in_steps(*steps[1:]))
 
     def _start_watch(self, root: str) -> None:
-        # Last, after the models are filled: setting up the watch lists thousands of folders
-        # in a thread that would otherwise compete with the filling for the interpreter.
+        # Last, once the filled table has been painted: setting up the watch lists thousands of
+        # folders in a thread, and while it runs every call the painting makes into Python waits
+        # its turn for the interpreter (a 50-60 ms freeze when both ran at once).
+        if not self.watcher.active or self.watcher.root != root:
+            self.status_watch.setText("starting the live watch…")
+            self._watch_pending = root
+            QTimer.singleShot(WATCH_START_DELAY_MS, lambda: self._start_watch_now(root))
+
+    def _start_watch_now(self, root: str) -> None:
+        if self._watch_pending != root:
+            return  # another cache was opened, or the folder went away, in the meantime
+        self._watch_pending = None
         if not self.watcher.active or self.watcher.root != root:
             self.watcher.start(root)
-            self.status_watch.setText("starting the live watch…")
 
     def _show_lock(self, text: str) -> None:
         self.status_lock.setText(f"lock: {text}")
@@ -734,6 +750,7 @@ class MainWindow(QMainWindow):
     def open_cache(self, path: str) -> None:
         self.cache_dir = path
         self.diagnosis = None  # another cache: nothing of the old verdict stays on screen
+        self._watch_pending = None
         self.watcher.stop()
         self.rescan()
 
@@ -776,6 +793,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("left", self.left_split.saveState())
         self.settings.setValue("right", self.right_split.saveState())
         self.runner.cancel("inspect")
+        self._watch_pending = None
         self.watcher.stop()
         self.runner.wait(5000)
         super().closeEvent(event)
