@@ -1,10 +1,14 @@
-"""Scan speed against `uv cache size` (and `du -s`), on the same real cache, in the same run.
+"""Scan speed against `uv cache size`, `du -s` and the Python peer `uv-cache-warden report`, on
+the same real cache, in the same run.
 
     uv run python tests/benchmarks/bench_scan.py [--packages 3000] [--files 100] [--rounds 7]
+                                                 [--no-peer]
 
-Times `uvci scan --json` (the whole command, interpreter start included), `uv cache size` and
-`du -s` alternately on a warm cache, prints the medians, the ratio to uv, and peak memory of the
-uvci process tree (main process plus scan workers), and checks that the totals agree.
+Times `uvci scan --json` (the whole command, interpreter start included: a per-package report
+with sizes, owners and references), `uv cache size`, `du -s` and `uv-cache-warden report --json
+--all` (its per-package report; installed from PyPI into tests/benchmarks/.work/peers)
+alternately on a warm cache, prints the medians and the ratios, peak memory of the uvci process
+tree (main process plus scan workers), and checks that the totals agree.
 """
 
 from __future__ import annotations
@@ -14,7 +18,19 @@ import json
 import shutil
 import sys
 
-from common import VENV_BIN, alternate, build_cache, count_files, median, save, timed, uv_binary
+from common import (
+    VENV_BIN,
+    alternate,
+    build_cache,
+    count_files,
+    median,
+    peer,
+    save,
+    timed,
+    uv_binary,
+)
+
+WARDEN = "uv-cache-warden report"
 
 
 def main() -> None:
@@ -22,6 +38,8 @@ def main() -> None:
     ap.add_argument("--packages", type=int, default=3000)
     ap.add_argument("--files", type=int, default=100, help="files per package")
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--no-peer", action="store_true", help="skip uv-cache-warden")
+    ap.add_argument("--peer-rounds", type=int, default=3)
     args = ap.parse_args()
 
     cache = build_cache(args.packages, args.files)
@@ -52,6 +70,18 @@ def main() -> None:
     times = alternate(
         {"uvci scan --json": run_uvci, "uv cache size": run_uv, "du -s": run_du}, args.rounds
     )
+    if not args.no_peer:
+        warden = peer("uv-cache-warden", "1.1.0", "uv-cache-warden")
+        warden_cmd = [warden, "report", "--json", "--all", "--cache-dir", str(cache), "--uv", uv]
+
+        def run_warden() -> float:
+            t, _, out = timed(warden_cmd)
+            totals["uv-cache-warden"] = json.loads(out)["total"]["disk_bytes"]
+            return t
+
+        # Fewer rounds (it is slow), alternating with uvci again so both see the same cache state.
+        more = alternate({"uvci scan --json": run_uvci, WARDEN: run_warden}, args.peer_rounds)
+        times[WARDEN] = more[WARDEN]
     # Memory is sampled in separate runs: the sampler polls the process tree every few
     # milliseconds and would steal CPU from the timed runs on a small machine.
     for _ in range(3):
@@ -61,6 +91,7 @@ def main() -> None:
     med = {k: median(v) for k, v in times.items()}
     ratio_uv = med["uvci scan --json"] / med["uv cache size"]
     ratio_du = med["uvci scan --json"] / med["du -s"]
+    ratio_peer = med[WARDEN] / med["uvci scan --json"] if WARDEN in med else None
     peak_total = max(p[0] for p in peaks)
     peak_main = max(p[1] for p in peaks)
     print(f"cache: {cache} ({nfiles:,} files)")
@@ -68,6 +99,8 @@ def main() -> None:
         print(f"  {k:18} median {v:.3f} s  (runs: {', '.join(f'{x:.3f}' for x in times[k])})")
     print(f"  ratio uvci / uv cache size: {ratio_uv:.2f}")
     print(f"  ratio uvci / du -s:         {ratio_du:.2f}")
+    if ratio_peer is not None:
+        print(f"  uv-cache-warden report takes {ratio_peer:.1f}x as long as uvci scan")
     print(
         f"  peak memory uvci: {peak_total / 2**20:.0f} MiB for the process tree, "
         f"{peak_main / 2**20:.0f} MiB main process"
@@ -84,6 +117,7 @@ def main() -> None:
             "runs": times,
             "ratio_vs_uv_cache_size": ratio_uv,
             "ratio_vs_du": ratio_du,
+            "peer_uv_cache_warden_over_uvci": ratio_peer,
             "peak_rss_tree_bytes": peak_total,
             "peak_rss_main_bytes": peak_main,
             "totals": totals,

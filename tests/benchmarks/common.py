@@ -49,20 +49,29 @@ def build_cache(packages: int, files_per_package: int, batch: int = 1000) -> Pat
     done = WORK / name / "complete"
     if done.exists():
         return cache
-    shutil.rmtree(WORK / name, ignore_errors=True)
+    # A build of a million files takes most of an hour; one that stopped (a killed run, a
+    # timeout) goes on from its last finished batch instead of starting again.
     dists = WORK / name / "dists"
-    print(f"building {name}: writing {packages} wheels...", file=sys.stderr)
-    for i in range(packages):
-        write_wheel(dists, f"bench{i:05d}", "1.0", n_modules=files_per_package - 4, payload=200)
+    venv = WORK / name / "venv"
+    progress = WORK / name / "batches-done"
+    finished = int(progress.read_text()) if progress.exists() else 0
+    if not finished:
+        shutil.rmtree(WORK / name, ignore_errors=True)
+    if not (dists / "wheels-written").exists():
+        print(f"building {name}: writing {packages} wheels...", file=sys.stderr)
+        for i in range(packages):
+            write_wheel(dists, f"bench{i:05d}", "1.0", n_modules=files_per_package - 4, payload=200)
+        (dists / "wheels-written").write_text("ok\n")
     python = shutil.which("python3.11") or sys.executable
     with PackageIndex(dists) as index:
         uvr = UvRun(uv_binary(), index.url, python)
-        venv = WORK / name / "venv"
-        uvr.venv(venv, cache)
-        for start in range(0, packages, batch):
+        if not finished:
+            uvr.venv(venv, cache)
+        for start in range(finished, packages, batch):
             reqs = [f"bench{i:05d}" for i in range(start, min(packages, start + batch))]
             t = time.perf_counter()
             uvr.pip_install(cache, venv, reqs)
+            progress.write_text(f"{start + len(reqs)}\n")
             print(
                 f"  installed {start + len(reqs)}/{packages} ({time.perf_counter() - t:.0f} s)",
                 file=sys.stderr,
@@ -71,6 +80,27 @@ def build_cache(packages: int, files_per_package: int, batch: int = 1000) -> Pat
     shutil.rmtree(dists)
     done.write_text("ok\n")
     return cache
+
+
+def peer(package: str, version: str, executable: str) -> str:
+    """A peer tool from PyPI in its own venv under .work/peers (made once; needs PyPI)."""
+    venv = WORK / "peers" / f"{package}-{version}"
+    exe = venv / "bin" / executable
+    if not exe.exists():
+        subprocess.run([uv_binary(), "venv", "-q", str(venv)], check=True)
+        subprocess.run(
+            [
+                uv_binary(),
+                "pip",
+                "install",
+                "-q",
+                "--python",
+                str(venv / "bin" / "python"),
+                f"{package}=={version}",
+            ],
+            check=True,
+        )
+    return str(exe)
 
 
 def count_files(root: Path) -> int:
