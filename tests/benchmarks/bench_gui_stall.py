@@ -36,6 +36,7 @@ class Sampler:
         import threading
 
         self.samples: list[tuple[float, str]] = []
+        self.wall_offset = time.time() - time.perf_counter()
         gui = threading.get_ident()
         self._stop = threading.Event()
 
@@ -72,7 +73,9 @@ class Sampler:
             seen = Counter(w for t, w in self.samples if start <= t <= end)
             before = [w for t, w in self.samples if start - 0.01 <= t < start][-1:]
             after = [w for t, w in self.samples if t > end][:1]
-            print(f"  stall {late:.1f} ms: after {before}, then {after}")
+            wall = time.strftime("%H:%M:%S", time.localtime(start + self.wall_offset))
+            frac = f"{(start + self.wall_offset) % 1:.3f}"[1:]
+            print(f"  stall {late:.1f} ms at {wall}{frac}: after {before}, then {after}")
             for where, n in seen.most_common(4):
                 print(f"    {n:3} x {where}")
 

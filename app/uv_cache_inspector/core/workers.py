@@ -21,6 +21,9 @@ from uv_cache_inspector.core.walk import WORKER_FLAG, UnitResult
 
 Unit = tuple[str, str, "tuple[int, int, int] | None"]
 
+# Windows: walkers below the app's priority (elsewhere they lower their own: walk.py).
+_BELOW_NORMAL: int = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)
+
 # Below this many units, starting processes costs more than it saves.
 POOL_MIN_UNITS = 48
 
@@ -63,7 +66,7 @@ class WorkerPool:
                         stderr=subprocess.DEVNULL,
                         env=env,
                         close_fds=True,
-                        creationflags=NO_WINDOW,
+                        creationflags=NO_WINDOW | _BELOW_NORMAL,
                     )
                 )
         except OSError:
