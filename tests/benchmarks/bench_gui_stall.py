@@ -61,6 +61,19 @@ class Sampler:
 
         self.thread = threading.Thread(target=run, daemon=True)
         self.thread.start()
+        # Garbage collections: a full one holds the interpreter for as long as it takes.
+        import gc
+
+        self.collections: list[tuple[float, float, int]] = []  # (start, end, generation)
+        started = [0.0]
+
+        def on_gc(phase: str, info: dict[str, int]) -> None:
+            if phase == "start":
+                started[0] = time.perf_counter()
+            else:
+                self.collections.append((started[0], time.perf_counter(), info["generation"]))
+
+        gc.callbacks.append(on_gc)
 
     def stop(self) -> None:
         self._stop.set()
@@ -76,6 +89,9 @@ class Sampler:
             wall = time.strftime("%H:%M:%S", time.localtime(start + self.wall_offset))
             frac = f"{(start + self.wall_offset) % 1:.3f}"[1:]
             print(f"  stall {late:.1f} ms at {wall}{frac}: after {before}, then {after}")
+            for a, b, gen in self.collections:
+                if a <= end and b >= start and b - a > 0.002:
+                    print(f"    garbage collection of generation {gen}: {(b - a) * 1000:.1f} ms")
             for where, n in seen.most_common(4):
                 print(f"    {n:3} x {where}")
 
@@ -153,7 +169,7 @@ def main() -> None:
         QTimer.singleShot(1000, settle.quit)
         settle.exec()
         late = list(meter.late)
-        rows = window.entries.rowCount()
+        rows = len(window.entries.rows())  # all rows (the table shows one group of them)
         rounds.append(
             {
                 "round": r,

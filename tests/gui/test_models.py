@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 
 from uv_cache_inspector.core.diagnose import diagnose
 from uv_cache_inspector.core.inventory import build
@@ -42,22 +43,35 @@ def test_entry_table_and_filter(qtmodeltester, real_cache):
     packages = {r.package for r in inv.rows if r.kind == "archive"}
     assert {"alpha", "beta", "gamma-native", "delta", "epsilon"} <= packages
 
-    proxy = EntryFilter()
-    proxy.setSourceModel(model)
-    qtmodeltester.check(proxy)
-    proxy.set_group("archive-v0")
-    shown = {proxy.index(i, COL_PACKAGE).data() for i in range(proxy.rowCount())}
+    controls = EntryFilter(model)  # shows archive-v0 from the start
+    qtmodeltester.check(model)
+    shown = {model.index(i, COL_PACKAGE).data() for i in range(model.rowCount())}
     assert shown == packages | ({"(cached environment)"} & shown)
-    proxy.set_text("alpha")
-    assert proxy.rowCount() == sum(
+    controls.set_text("alpha")
+    assert model.rowCount() == sum(
         1 for r in inv.rows if r.kind == "archive" and r.package == "alpha"
     )
-    qtmodeltester.check(proxy)
+    qtmodeltester.check(model)
+    controls.set_group("")
+    controls.set_text("")
+    assert model.rowCount() == len(inv.rows)
 
-    # Live updates keep the model consistent.
+    # Live updates keep the model consistent, shown or filtered out.
+    controls.set_group("archive-v0")
     row = next(r for r in inv.rows if r.kind == "archive")
+    hidden = next(r for r in inv.rows if r.kind != "archive" and r.group != "archive-v0")
+    before = model.rowCount()
     model.remove(row.key)
+    assert model.rowCount() == before - 1 and model.find(row.key) is None
     model.upsert(row)
+    assert model.rowCount() == before and model.find(row.key) is row
+    model.remove(hidden.key)
+    assert model.rowCount() == before and model.find(hidden.key) is None
+    model.upsert(hidden)
+    assert model.rowCount() == before and model.find(hidden.key) is hidden
+    moved = replace(row, group="tmp", bucket="")  # a shown row that no longer passes
+    model.upsert(moved)
+    assert model.rowCount() == before - 1 and model.find(row.key) is moved
     qtmodeltester.check(model)
 
 
@@ -70,11 +84,9 @@ def test_sizes_sort_as_python_ints(real_cache):
     rows[2].bytes = 7
     model = EntryTableModel()
     model.set_rows(rows)
-    proxy = EntryFilter()
-    proxy.setSourceModel(model)
-    proxy.set_group("")
-    proxy.sort(COL_SIZE)
-    assert [proxy.index(i, COL_SIZE).data(Role.SORT) for i in range(3)] == [
+    EntryFilter(model).set_group("")
+    model.sort(COL_SIZE)
+    assert [model.index(i, COL_SIZE).data(Role.SORT) for i in range(3)] == [
         7,
         3 * 2**31,
         5 * 2**40,

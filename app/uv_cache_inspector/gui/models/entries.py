@@ -12,7 +12,6 @@ from PySide6.QtCore import (
     QModelIndex,
     QObject,
     QPersistentModelIndex,
-    QSortFilterProxyModel,
     Qt,
 )
 
@@ -66,12 +65,22 @@ def sort_rows(rows: list[Row], column: int, order: Qt.SortOrder) -> None:
 
 
 class EntryTableModel(QAbstractTableModel):
-    """Rows in the order of the last sort(); the filter proxy above keeps that order."""
+    """All rows in the order of the last sort(); shows those that pass the filter.
+
+    The filter runs here, in one Python pass over the rows, not in a QSortFilterProxyModel's
+    filterAcceptsRow: that is one call from C++ into Python per row, 6,000 of them each time
+    the rows are replaced, each waiting its turn for the interpreter while a scan runs. Sorting
+    too is a Python sort of the list by a key (a proxy's lessThan would be a call per
+    comparison, and would compare sizes as 32-bit ints).
+    """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._rows: list[Row] = []
-        self._index: dict[str, int] = {}
+        self._all: list[Row] = []  # every row, sorted
+        self._keys: dict[str, int] = {}  # key -> position in _all
+        self._rows: list[Row] = []  # the rows shown: _all filtered, same order
+        self._index: dict[str, int] = {}  # key -> position in _rows
+        self._filter: tuple[str, str, str | None] = ("", "", None)  # group, text, package
         self._now = time.time()
         self._order: tuple[int, Qt.SortOrder] | None = None
 
@@ -84,23 +93,49 @@ class EntryTableModel(QAbstractTableModel):
     def set_rows(self, rows: list[Row], *, presorted: bool = False) -> None:
         """Replace the rows; `presorted` when they already are in `order` (sorted by a worker)."""
         self.beginResetModel()
-        self._rows = list(rows)
+        self._all = list(rows)
         if self._order is not None and not presorted:
-            self._sort_list(*self._order)
-        self._index = {r.key: i for i, r in enumerate(self._rows)}
+            sort_rows(self._all, *self._order)
+        self._keys = {r.key: i for i, r in enumerate(self._all)}
+        self._refill()
         self._now = time.time()
         self.endResetModel()
 
-    def _sort_list(self, column: int, order: Qt.SortOrder) -> None:
-        sort_rows(self._rows, column, order)
+    def set_filter(self, group: str, text: str = "", package: str | None = None) -> None:
+        """Show the rows of `group` (a bucket, or a node of the tree: "archive-v0", "tmp"...;
+        "" for all) whose text contains every word of `text`, of `package` if given."""
+        state = (group, text.strip().lower(), package)
+        if state == self._filter:
+            return
+        self.beginResetModel()
+        self._filter = state
+        self._refill()
+        self.endResetModel()
+
+    def _accepts(self, r: Row) -> bool:
+        group, text, package = self._filter
+        if group and not (r.group == group or r.group.startswith(group + "/") or r.bucket == group):
+            return False
+        if package is not None and r.package != package:
+            return False
+        if text:
+            hay = f"{r.package} {r.version} {r.state} {r.owner} {r.key}".lower()
+            return all(word in hay for word in text.split())
+        return True
+
+    def _refill(self) -> None:
+        accepts = self._accepts
+        self._rows = [r for r in self._all if accepts(r)]
+        self._index = {r.key: i for i, r in enumerate(self._rows)}
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         self._order = (column, order)
         self.layoutAboutToBeChanged.emit()
         before = self.persistentIndexList()
         keys = [self._rows[i.row()].key if 0 <= i.row() < len(self._rows) else "" for i in before]
-        self._sort_list(column, order)
-        self._index = {r.key: i for i, r in enumerate(self._rows)}
+        sort_rows(self._all, column, order)
+        self._keys = {r.key: i for i, r in enumerate(self._all)}
+        self._refill()
         after = [
             self.index(self._index[k], i.column()) if k in self._index else QModelIndex()
             for k, i in zip(keys, before, strict=True)
@@ -114,35 +149,54 @@ class EntryTableModel(QAbstractTableModel):
             self.sort(*self._order)
 
     def upsert(self, row: Row) -> None:
+        j = self._keys.get(row.key)
+        if j is not None:
+            self._all[j] = row
+        else:
+            self._keys[row.key] = len(self._all)
+            self._all.append(row)
         i = self._index.get(row.key)
-        if i is not None:
+        shown = self._accepts(row)
+        if i is not None and shown:
             self._rows[i] = row
             self.dataChanged.emit(self.index(i, 0), self.index(i, len(HEADERS) - 1))
-            return
-        n = len(self._rows)
-        self.beginInsertRows(QModelIndex(), n, n)
-        self._rows.append(row)
-        self._index[row.key] = n
-        self.endInsertRows()
+        elif i is not None:
+            self._hide(i)
+        elif shown:
+            n = len(self._rows)
+            self.beginInsertRows(QModelIndex(), n, n)
+            self._rows.append(row)
+            self._index[row.key] = n
+            self.endInsertRows()
 
     def remove(self, key: str) -> None:
-        i = self._index.get(key)
-        if i is None:
+        j = self._keys.get(key)
+        if j is None:
             return
+        del self._all[j]
+        self._keys = {r.key: k for k, r in enumerate(self._all)}
+        i = self._index.get(key)
+        if i is not None:
+            self._hide(i)
+
+    def _hide(self, i: int) -> None:
         self.beginRemoveRows(QModelIndex(), i, i)
         del self._rows[i]
-        self._index = {r.key: j for j, r in enumerate(self._rows)}
+        self._index = {r.key: k for k, r in enumerate(self._rows)}
         self.endRemoveRows()
 
     def row_at(self, i: int) -> Row | None:
+        """The i-th row shown."""
         return self._rows[i] if 0 <= i < len(self._rows) else None
 
     def find(self, key: str) -> Row | None:
-        i = self._index.get(key)
-        return self._rows[i] if i is not None else None
+        """A row by key, shown or not."""
+        j = self._keys.get(key)
+        return self._all[j] if j is not None else None
 
     def rows(self) -> list[Row]:
-        return list(self._rows)
+        """Every row, shown or not."""
+        return list(self._all)
 
     # -- Qt -----------------------------------------------------------------------------------
 
@@ -208,62 +262,39 @@ class EntryTableModel(QAbstractTableModel):
         return r.state
 
 
-class EntryFilter(QSortFilterProxyModel):
-    """Shows the rows of the selected tree node (and the filter text); sorts Python values."""
+class EntryFilter(QObject):
+    """The table's filter controls (the selected tree node, the filter text, a package), handed
+    to the EntryTableModel, which filters in one pass (see there).
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    Not a QSortFilterProxyModel: with nothing left for a proxy to do, it still cost 5-10 ms of
+    re-mapping each time the 6,000 rows were replaced; the view shows the model itself.
+    """
+
+    def __init__(self, model: EntryTableModel, parent: QObject | None = None) -> None:
         super().__init__(parent)
+        self.model = model
         self._group = "archive-v0"
         self._text = ""
         self._package: str | None = None
-        self.setSortRole(Role.SORT)
+        self._push()
 
-    def _refilter(self, **state: Any) -> None:
-        """Change the filter state; Qt >= 6.9 wants begin/endFilterChange around it."""
-        begin = getattr(self, "beginFilterChange", None)
-        if begin is not None:
-            begin()
-        for name, value in state.items():
-            setattr(self, name, value)
-        if begin is not None:
-            self.endFilterChange()
-        else:
-            self.invalidateFilter()
+    def _push(self) -> None:
+        self.model.set_filter(self._group, self._text, self._package)
 
     def set_group(self, group: str) -> None:
         if group == self._group and self._package is None:
             return
-        self._refilter(_group=group, _package=None)
+        self._group, self._package = group, None
+        self._push()
 
     def set_text(self, text: str) -> None:
-        self._refilter(_text=text.strip().lower())
+        self._text = text.strip().lower()
+        self._push()
 
     @property
     def group(self) -> str:
         return self._group
 
     def set_package(self, package: str | None) -> None:
-        self._refilter(_package=package)
-
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        model = self.sourceModel()
-        assert isinstance(model, EntryTableModel)
-        r = model.row_at(source_row)
-        if r is None:
-            return False
-        g = self._group
-        if g and not (r.group == g or r.group.startswith(g + "/") or r.bucket == g):
-            return False
-        if self._package is not None and r.package != self._package:
-            return False
-        if self._text:
-            hay = f"{r.package} {r.version} {r.state} {r.owner} {r.key}".lower()
-            return all(word in hay for word in self._text.split())
-        return True
-
-    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
-        # The source model sorts its Python list (a key function, not a Python lessThan per
-        # comparison: 6,000 rows sort in milliseconds); this proxy keeps the source order.
-        model = self.sourceModel()
-        if isinstance(model, EntryTableModel):
-            model.sort(column, order)
+        self._package = package
+        self._push()
