@@ -228,3 +228,100 @@ def test_repair_plan_does_not_fix_owners_of_what_it_deletes(nobody_cache):
         ("chown", str(nobody_cache / "archive-v0")),
         ("delete", str(orphan)),
     ]
+
+
+def _fix_action(kind, path, **kw):
+    return pl.Action(
+        kind,
+        str(path),
+        0,
+        False,
+        "test",
+        "ownership" if kind == "chown" else "mode",
+        kind,
+        expect=pl._expect(str(path)),
+        recursive=True,
+        **kw,
+    )
+
+
+def test_shared_group_fix_copies_files_linked_outside(real_cache, world_tmp):
+    """The shared-group repair (chgrp + g+rw) never opens up root's files linked into the cache:
+    the cache gets copies; files linked only inside the fixed tree stay shared (issue 20)."""
+    outside = world_tmp / "root-env.py"
+    outside.write_text("print('root runs me')\n")
+    outside.chmod(0o644)
+    archive = next(p for p in (real_cache / "archive-v0").iterdir() if p.is_dir())
+    os.link(outside, archive / "linked-out.py")
+    inner = archive / "inner-a.py"
+    inner.write_text("x")
+    os.link(inner, archive / "inner-b.py")
+    plan = pl.Plan(
+        str(real_cache),
+        "repair",
+        [_fix_action("chmod", archive, add_mode=0o770, add_file_mode=0o660, gid=4321)],
+        for_uid=65534,
+    )
+    result = _apply(plan)
+    assert all(r.done for r in result.results), [r.error for r in result.results]
+    assert result.results[0].replaced >= 1  # linked-out.py, and files the venvs share
+    st = os.lstat(outside)
+    assert (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode), st.st_nlink) == (0, 0, 0o644, 1)
+    mine = os.lstat(archive / "linked-out.py")
+    assert (mine.st_gid, stat.S_IMODE(mine.st_mode)) == (4321, 0o664)
+    assert (archive / "linked-out.py").read_text() == "print('root runs me')\n"
+    a, b = os.lstat(inner), os.lstat(archive / "inner-b.py")
+    assert a.st_ino == b.st_ino and a.st_nlink == 2 and a.st_gid == 4321  # still one inode
+
+
+def test_a_file_linked_again_after_the_plan_is_still_copied(real_cache, world_tmp):
+    """The link count is read when the action runs, not when the plan was made."""
+    archive = next(p for p in (real_cache / "archive-v0").iterdir() if p.is_dir())
+    target = next(p for p in archive.rglob("*.py") if os.lstat(p).st_nlink == 1)
+    plan = pl.Plan(str(real_cache), "repair", [_fix_action("chown", archive, uid=65534, gid=65534)])
+    os.link(target, world_tmp / "late-link.py")  # after the plan, before it runs
+    result = _apply(plan)
+    assert all(r.done for r in result.results)
+    assert os.lstat(world_tmp / "late-link.py").st_uid == 0
+    assert os.lstat(target).st_uid == 65534
+
+
+def test_fix_and_delete_hold_few_descriptors(world_tmp):
+    """`chown -R` over 2,000 directories, and removing them, under `ulimit -n 64`."""
+    cache = world_tmp / "cache"
+    (cache / "archive-v0").mkdir(parents=True)
+    (cache / "CACHEDIR.TAG").write_bytes(b"Signature: 8a477f597d28d172789f06886806bc55\n")
+    (cache / ".lock").touch()
+    wide = cache / "archive-v0" / "wide"
+    for i in range(2000):
+        d = wide / f"d{i:04}" / "sub"
+        d.mkdir(parents=True)
+        (d / "f.py").write_text("x")
+    code = f"""
+import resource, sys
+resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+sys.path.insert(0, {str(pl.__file__.rsplit('/uv_cache_inspector/', 1)[0])!r})
+from uv_cache_inspector.core import apply as ap, plan as pl
+def run(plan):
+    gen = ap.apply(plan, journal=None)
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+def act(kind, **kw):
+    return pl.Action(kind, {str(wide)!r}, 0, False, "t", "x", "chown" if kind == "chown" else
+                     "archive", expect=pl._expect({str(wide)!r}), **kw)
+r = run(pl.Plan({str(cache)!r}, "repair", [act("chown", uid=65534, gid=65534, recursive=True)]))
+assert all(x.done for x in r.results), [x.error for x in r.results]
+r = run(pl.Plan({str(cache)!r}, "prune", [act("delete")]))
+assert all(x.done for x in r.results), [x.error for x in r.results]
+print("ok")
+"""
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=300
+    )
+    assert proc.returncode == 0 and proc.stdout.strip() == "ok", proc.stderr
+    assert not wide.exists()

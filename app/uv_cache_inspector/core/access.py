@@ -195,3 +195,35 @@ def requirement(rel_parts: tuple[str, ...], is_dir: bool) -> tuple[str, str, str
     if len(rel_parts) == 1:
         return NEED_WRITE, "", f"the bucket {top}"
     return NEED_WRITE, "", f"a directory in {top}"
+
+
+# -- what we tell people to do about ownership --------------------------------------------------
+# uv installs by hard-linking files out of the cache, so a file in the cache can be the very same
+# inode as a file in an environment that root (or another user) runs. `chown -R` or `chmod -R`
+# over the cache would change those environments' files too. Our repair gives back directories
+# and replaces multiply-linked files with the user's own copies; that is what we advise, never a
+# recursive chown or chmod (issue 20).
+
+
+def ownership_fix(user: str) -> str:
+    return (
+        f"Run `uvci repair` (the window's Repair button): it gives the folders back to {user} "
+        "and gives the cache its own copies of files that are hard-linked elsewhere, so those "
+        "places keep their owner. Not `chown -R`: uv hard-links these files into environments, "
+        f"and it would hand those environments' files to {user} too."
+    )
+
+
+def mode_fix() -> str:
+    return (
+        "Run `uvci repair` (the window's Repair button): it opens up what uv needs and copies "
+        "files that are hard-linked elsewhere instead of changing their modes there too."
+    )
+
+
+def shared_group_fix(group: str) -> str:
+    return (
+        f"Run `uvci repair` (the window's Repair button): it gives group {group} its rights back "
+        "(setgid directories, group read and write) without taking files from their owners; "
+        "then run uv with umask 002."
+    )

@@ -44,6 +44,7 @@ from uv_cache_inspector.core.errors import (
 from uv_cache_inspector.core.layout import CACHEDIR_TAG_SIGNATURE, parse_bucket
 from uv_cache_inspector.core.model import CancelToken, Progress
 from uv_cache_inspector.core.plan import Action, Plan
+from uv_cache_inspector.core.treewalk import linked_elsewhere, shared_inodes, walk
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -91,12 +92,15 @@ class ActionResult:
     error: str | None = None
     freed: int = 0
     skipped: bool = False
+    replaced: int = 0  # files shared with other places, replaced by the cache's own copies
 
     def to_json(self) -> dict[str, Any]:
         out = self.action.to_json()
         out.update(
             done=self.done, error=self.error, bytes=self.freed if self.done else self.action.bytes
         )
+        if self.replaced:
+            out["replaced_files"] = self.replaced
         if self.skipped:
             out["skipped"] = True
         return out
@@ -255,38 +259,48 @@ def _blocks(st: os.stat_result) -> int:
 
 def _rmtree_at(pfd: int, name: str, token: CancelToken | None) -> int:
     """Remove the directory `name` of `pfd` and everything below; never follows a link.
-    Returns the physical bytes freed (files with no other hard link)."""
+    Returns the physical bytes freed (files with no other hard link). Depth-first, holding one
+    descriptor per level (a wide tree never runs out of descriptors)."""
     freed = 0
-    # Each stack item: (parent fd, name, fd of the directory or None before it is opened)
-    stack: list[tuple[int, str, int | None]] = [(pfd, name, None)]
-    opened: list[int] = []
+
+    def enter(parent: int, dname: str) -> tuple[int, list[str]]:
+        nonlocal freed
+        dfd = _open_dir(parent, dname)
+        try:
+            freed += _blocks(os.fstat(dfd))  # the directory's own block, freed with it
+            subdirs = []
+            with os.scandir(dfd) as it:
+                for e in it:
+                    st = e.stat(follow_symlinks=False)
+                    if stat.S_ISDIR(st.st_mode):
+                        subdirs.append(e.name)
+                    else:
+                        os.unlink(e.name, dir_fd=dfd)
+                        if not stat.S_ISREG(st.st_mode) or st.st_nlink == 1:
+                            freed += _blocks(st)
+        except BaseException:
+            os.close(dfd)
+            raise
+        return dfd, subdirs
+
+    # Each frame: (parent fd, name, fd of the directory, subdirectories still to remove)
+    top_fd, top_subs = enter(pfd, name)
+    stack: list[tuple[int, str, int, list[str]]] = [(pfd, name, top_fd, top_subs)]
     try:
         while stack:
-            parent, dname, dfd = stack.pop()
-            if dfd is None:
-                dfd = _open_dir(parent, dname)
-                opened.append(dfd)
-                freed += _blocks(os.fstat(dfd))  # the directory's own block, freed with it
-                subdirs = []
-                with os.scandir(dfd) as it:
-                    for e in it:
-                        st = e.stat(follow_symlinks=False)
-                        if stat.S_ISDIR(st.st_mode):
-                            subdirs.append(e.name)
-                        else:
-                            os.unlink(e.name, dir_fd=dfd)
-                            if not stat.S_ISREG(st.st_mode) or st.st_nlink == 1:
-                                freed += _blocks(st)
-                if token is not None and token.cancelled():
-                    raise CancelledError("cancelled")
-                stack.append((parent, dname, dfd))  # come back to remove it once it is empty
-                stack.extend((dfd, s, None) for s in subdirs)
-            else:
-                os.close(dfd)
-                opened.remove(dfd)
-                os.rmdir(dname, dir_fd=parent)
+            parent, dname, dfd, pending = stack[-1]
+            if token is not None and token.cancelled():
+                raise CancelledError("cancelled")
+            if pending:
+                sub = pending.pop()
+                cfd, csubs = enter(dfd, sub)
+                stack.append((dfd, sub, cfd, csubs))
+                continue
+            stack.pop()
+            os.close(dfd)
+            os.rmdir(dname, dir_fd=parent)
     finally:
-        for f in opened:
+        for _p, _n, f, _s in stack:
             os.close(f)
     return freed
 
@@ -318,116 +332,203 @@ def _delete(root_fd: int, real_root: str, action: Action, token: CancelToken | N
 
 
 # -- permissions -------------------------------------------------------------------------------
+# uv installs by hard-linking files out of the cache, so a cache file can be the very inode of a
+# file in an environment root or another user runs. Changing its owner or mode would change that
+# file too (issue 20: a repair that handed root's code to a user). So a regular file with a link
+# outside the tree being fixed, not owned by the user being served, is never changed in place:
+# the cache gets its own copy (a new inode with the wanted owner and mode, renamed over the
+# cache's name) and the other links keep the old inode untouched. The link count is read again
+# for every file at the moment it is fixed, not taken from the plan.
 
 
-def _chmod_at(pfd: int, name: str, add_dir: int, add_file: int, gid: int | None) -> None:
-    st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
-    if stat.S_ISLNK(st.st_mode):
-        return
-    add = add_dir if stat.S_ISDIR(st.st_mode) else add_file
-    # Keep execute bits on files as they are; add what uv needs.
-    new = stat.S_IMODE(st.st_mode) | add
-    if gid is not None and st.st_gid != gid:
-        os.chown(name, -1, gid, dir_fd=pfd, follow_symlinks=False)
-    if new == stat.S_IMODE(st.st_mode):
+@dataclass
+class _Fixer:
+    """One chown or chmod action over a tree."""
+
+    root_fd: int
+    kind: str  # "chown" | "chmod"
+    uid: int  # chown: the new owner (-1: keep)
+    gid: int  # the new group (-1: keep)
+    add_dir: int = 0  # chmod: bits added to directories
+    add_file: int = 0  # chmod: bits added to files
+    served_uid: int | None = None  # the user the repair is for: their own files change in place
+    inside: dict[tuple[int, int], int] = field(default_factory=dict)
+    replaced: int = 0
+
+    def target(self, st: os.stat_result) -> tuple[int, int, int]:
+        """(uid, gid, mode) the entry should have."""
+        mode = stat.S_IMODE(st.st_mode)
+        if self.kind == "chown":
+            uid = st.st_uid if self.uid == -1 else self.uid
+            gid = st.st_gid if self.gid == -1 else self.gid
+            if uid != st.st_uid and not stat.S_ISDIR(st.st_mode):
+                mode &= ~(stat.S_ISUID | stat.S_ISGID)  # as chown(2) does
+            return uid, gid, mode
+        add = self.add_dir if stat.S_ISDIR(st.st_mode) else self.add_file
+        gid = st.st_gid if self.gid == -1 else self.gid
+        return st.st_uid, gid, mode | add
+
+    def __call__(self, dfd: int, name: str, st: os.stat_result | None = None) -> None:
+        if st is None:
+            st = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        if stat.S_ISLNK(st.st_mode):
+            if self.kind == "chown":  # the link itself; whatever it points to is not touched
+                os.chown(name, self.uid, self.gid, dir_fd=dfd, follow_symlinks=False)
+            return
+        uid, gid, mode = self.target(st)
+        if (uid, gid, mode) == (st.st_uid, st.st_gid, stat.S_IMODE(st.st_mode)):
+            return
+        if stat.S_ISREG(st.st_mode):
+            self._fix_file(dfd, name, st, uid, gid, mode)
+        elif stat.S_ISDIR(st.st_mode):
+            _set_owner_mode(dfd, name, st, uid, gid, mode)
+        # sockets, fifos, devices: uv writes none; leave them as they are
+
+    def _fix_file(
+        self, dfd: int, name: str, st: os.stat_result, uid: int, gid: int, mode: int
+    ) -> None:
+        flags = os.O_RDONLY | _NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+        readable = True
+        try:
+            fd = os.open(name, flags, dir_fd=dfd)
+        except PermissionError:
+            if not (_PATH and os.path.isdir("/proc/self/fd")):
+                raise
+            # A file of the user's own that they cannot read (the mode is what we fix).
+            fd = os.open(name, _PATH | _NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
+            readable = False
+        try:
+            now = os.fstat(fd)  # the link count as it is now, on the inode we hold
+            if (now.st_ino, now.st_dev) != (st.st_ino, st.st_dev) or not stat.S_ISREG(now.st_mode):
+                raise ChangedError(f"{name} was replaced while being fixed")
+            shared = now.st_uid != self.served_uid and linked_elsewhere(now, self.inside)
+            if shared:
+                if not readable:
+                    raise PermissionError(
+                        errnos.EACCES, f"{name} is hard-linked elsewhere and cannot be read to copy"
+                    )
+                _replace_with_copy(self.root_fd, dfd, name, fd, now, uid, gid, mode)
+                self.replaced += 1
+                return
+            via = fd if readable else f"/proc/self/fd/{fd}"
+            if (uid, gid) != (now.st_uid, now.st_gid):
+                os.chown(via, uid, gid)
+            if mode != stat.S_IMODE(os.fstat(fd).st_mode):
+                os.chmod(via, mode)
+        finally:
+            os.close(fd)
+
+
+def _set_owner_mode(dfd: int, name: str, st: os.stat_result, uid: int, gid: int, mode: int) -> None:
+    """chown/chmod a directory in place (directories are never hard-linked)."""
+    if (uid, gid) != (st.st_uid, st.st_gid):
+        os.chown(name, uid, gid, dir_fd=dfd, follow_symlinks=False)
+    if mode == stat.S_IMODE(st.st_mode):
         return
     if _PATH and os.path.isdir("/proc/self/fd"):
-        fd = os.open(name, _PATH | _NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
+        fd = os.open(name, _PATH | _NOFOLLOW | os.O_CLOEXEC, dir_fd=dfd)
         try:
             if os.fstat(fd).st_ino != st.st_ino:
                 raise ChangedError(f"{name} was replaced while being fixed")
-            os.chmod(f"/proc/self/fd/{fd}", new)
+            os.chmod(f"/proc/self/fd/{fd}", mode)
         finally:
             os.close(fd)
     else:
-        os.chmod(name, new, dir_fd=pfd, follow_symlinks=False)
+        os.chmod(name, mode, dir_fd=dfd, follow_symlinks=False)
 
 
-def _walk_fix(
-    pfd: int, name: str | None, fix: Any, recursive: bool, token: CancelToken | None
-) -> int:
-    """Apply `fix(parent_fd, name)` to `name` and (recursively) everything below it. With
-    `name` None, `pfd` is the directory itself (the cache root), already fixed by the caller."""
-    count = 0
-    if name is not None:
-        fix(pfd, name)
-        count += 1
-        if not recursive:
-            return count
-        st = os.stat(name, dir_fd=pfd, follow_symlinks=False)
-        if not stat.S_ISDIR(st.st_mode):
-            return count
-    stack: list[tuple[int, str | None]] = [(pfd, name)]
-    opened: list[int] = []
+def _replace_with_copy(
+    root_fd: int, dfd: int, name: str, src: int, st: os.stat_result, uid: int, gid: int, mode: int
+) -> None:
+    """Give the cache its own copy of the file `name` (open as `src`): a new inode with the
+    wanted owner and mode, written as a `.tmp*` at the cache root (uv's prune removes one left
+    by a kill) and renamed over the cache's name, which is atomic: uv sees the old file or the
+    new one, never none. The other links keep the old inode, its owner and its mode."""
+    tmp = _tmp_name(root_fd)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+    out = os.open(tmp, flags, 0o600, dir_fd=root_fd)
     try:
-        while stack:
-            parent, dname = stack.pop()
-            if dname is None:
-                dfd = parent
-            else:
-                dfd = _open_dir(parent, dname)
-                opened.append(dfd)
-            with os.scandir(dfd) as it:
-                for e in it:
-                    fix(dfd, e.name)
-                    count += 1
-                    if e.is_dir(follow_symlinks=False):
-                        stack.append((dfd, e.name))
-            if token is not None and token.cancelled():
-                raise CancelledError("cancelled")
-    finally:
-        for f in opened:
-            os.close(f)
-    return count
+        try:
+            offset = 0
+            while True:
+                if hasattr(os, "sendfile"):
+                    n = os.sendfile(out, src, offset, 1 << 20)
+                else:  # pragma: no cover - non-Linux
+                    chunk = os.pread(src, 1 << 20, offset)
+                    n = os.write(out, chunk) if chunk else 0
+                if n == 0:
+                    break
+                offset += n
+            os.fchown(out, uid, gid)
+            os.fchmod(out, mode)
+            os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
+        finally:
+            os.close(out)
+        now = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+        if (now.st_ino, now.st_dev) != (st.st_ino, st.st_dev):
+            raise ChangedError(f"{name} was replaced while being fixed")
+        os.rename(tmp, name, src_dir_fd=root_fd, dst_dir_fd=dfd)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp, dir_fd=root_fd)
+        raise
 
 
-def _fix_root(root_fd: int, action: Action, token: CancelToken | None) -> None:
-    """chown/chmod of the cache root itself, through its descriptor."""
+def _fixer(root_fd: int, action: Action, served_uid: int | None) -> _Fixer:
+    if action.kind == "chown":
+        uid = -1 if action.uid is None else action.uid
+        gid = -1 if action.gid is None else action.gid
+        return _Fixer(root_fd, "chown", uid, gid, served_uid=uid if uid != -1 else served_uid)
+    return _Fixer(
+        root_fd,
+        "chmod",
+        -1,
+        -1 if action.gid is None else action.gid,
+        add_dir=action.add_mode or 0o700,
+        add_file=action.add_file_mode or 0o600,
+        served_uid=served_uid,
+    )
+
+
+def _fix_root(
+    root_fd: int, action: Action, served_uid: int | None, token: CancelToken | None
+) -> int:
+    """chown/chmod of the cache root itself (through its descriptor) and, if recursive, of
+    everything below it. Returns how many shared files were replaced."""
     st = os.fstat(root_fd)
     exp = action.expect
     if exp is not None and (st.st_ino, st.st_dev) != (exp.ino, exp.dev):
         raise ChangedError("the cache root changed since the plan was made")
-    if action.kind == "chown":
-        uid = -1 if action.uid is None else action.uid
-        gid = -1 if action.gid is None else action.gid
+    fixer = _fixer(root_fd, action, served_uid)
+    uid, gid, mode = fixer.target(st)
+    if (uid, gid) != (st.st_uid, st.st_gid):
         os.fchown(root_fd, uid, gid)
-
-        def fix(dfd: int, n: str) -> None:
-            os.chown(n, uid, gid, dir_fd=dfd, follow_symlinks=False)
-    else:
-        add_dir = action.add_mode or 0o700
-        add_file = action.add_file_mode or 0o600
-        os.fchmod(root_fd, stat.S_IMODE(st.st_mode) | add_dir)
-
-        def fix(dfd: int, n: str) -> None:
-            _chmod_at(dfd, n, add_dir, add_file, action.gid)
-
+    if mode != stat.S_IMODE(st.st_mode):
+        os.fchmod(root_fd, mode)
     if action.recursive:
-        _walk_fix(root_fd, None, fix, recursive=True, token=token)
+        fixer.inside = shared_inodes(root_fd, None)
+        walk(root_fd, fixer, opener=_open_dir, token=token)
+    return fixer.replaced
 
 
-def _fix(root_fd: int, real_root: str, action: Action, token: CancelToken | None) -> None:
+def _fix(
+    root_fd: int, real_root: str, action: Action, served_uid: int | None, token: CancelToken | None
+) -> int:
     if os.path.realpath(action.path) == real_root:
-        _fix_root(root_fd, action, token)
-        return
+        return _fix_root(root_fd, action, served_uid, token)
     with _parent_fd(root_fd, real_root, action.path) as (pfd, name):
-        _verify(pfd, name, action)
-        if action.kind == "chown":
-            uid = -1 if action.uid is None else action.uid
-            gid = -1 if action.gid is None else action.gid
-
-            def chown(dfd: int, n: str) -> None:
-                os.chown(n, uid, gid, dir_fd=dfd, follow_symlinks=False)
-
-            _walk_fix(pfd, name, chown, action.recursive, token)
-        else:
-            add_dir = action.add_mode or 0o700
-            add_file = action.add_file_mode or 0o600
-
-            def chmod(dfd: int, n: str) -> None:
-                _chmod_at(dfd, n, add_dir, add_file, action.gid)
-
-            _walk_fix(pfd, name, chmod, action.recursive, token)
+        st = _verify(pfd, name, action)
+        fixer = _fixer(root_fd, action, served_uid)
+        recursive = action.recursive and stat.S_ISDIR(st.st_mode)
+        fixer.inside = shared_inodes(pfd, name) if recursive or stat.S_ISREG(st.st_mode) else {}
+        fixer(pfd, name, st)
+        if recursive:
+            dfd = _open_dir(pfd, name)
+            try:
+                walk(dfd, fixer, opener=_open_dir, token=token)
+            finally:
+                os.close(dfd)
+        return fixer.replaced
 
 
 # -- path-based fallback (Windows) ------------------------------------------------------------
@@ -554,7 +655,7 @@ def apply(
                 elif action.kind == "delete":
                     r.freed = _delete(root_fd, real, action, token)
                 else:
-                    _fix(root_fd, real, action, token)
+                    r.replaced = _fix(root_fd, real, action, plan.for_uid, token)
                 r.done = True
             except ChangedError as exc:
                 r.skipped = True

@@ -22,8 +22,11 @@ from uv_cache_inspector.core.access import (
     group_name,
     is_shared,
     may,
+    mode_fix,
+    ownership_fix,
     requirement,
     resolve_user,
+    shared_group_fix,
     sticky_blocks,
     user_name,
 )
@@ -353,13 +356,7 @@ def _permission_findings(inp: Inputs) -> Iterable[Finding]:
         if cand.files or cand.nbytes:
             below = f" ({cand.files:,} files, {fmt.size(cand.nbytes)} below)"
         message = f"{name}{below}: {why}, so {effect}."
-        if foreign:
-            fix = (
-                f"Run `uvci repair` to give it back to {user.name}, or by hand: "
-                f"`sudo chown -R {user.name}: {_q(cand.path)}`."
-            )
-        else:
-            fix = f"Run `uvci repair`, or by hand: `chmod -R u+rwX {_q(cand.path)}`."
+        fix = ownership_fix(user.name) if foreign else mode_fix()
         yield finding(
             code,
             severity,
@@ -404,8 +401,7 @@ def rule_shared_cache(inp: Inputs) -> Iterable[Finding]:
             f"{inp.short(c.path)} is not writable by that group (group "
             f"{group_name(c.owner.gid)}, mode {c.owner.mode_text()}): other members get "
             '"Permission denied".',
-            f"`chgrp -R {group} {_q(c.path)} && chmod -R g+rwX {_q(c.path)}`, and run uv with "
-            "umask 002.",
+            shared_group_fix(group),
         )
 
 

@@ -26,7 +26,15 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.access import UvUser, explain_denial, may, sticky_blocks, user_name
+from uv_cache_inspector.core.access import (
+    UvUser,
+    explain_denial,
+    may,
+    mode_fix,
+    ownership_fix,
+    sticky_blocks,
+    user_name,
+)
 from uv_cache_inspector.core.model import Finding, Owner, Severity
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
@@ -237,12 +245,7 @@ def _denied(
         "rx": "read access",
     }[want]
     why = explain_denial(path, owner, user, want)
-    fix = (
-        f"`uvci repair` gives it back to {user.name}; by hand: `sudo chown -R {user.name}: "
-        f"'{path}'`"
-        if code == "foreign-owner"
-        else f"`uvci repair`, or by hand: `chmod u+rwx '{path}'`"
-    )
+    fix = ownership_fix(user.name) if code == "foreign-owner" else mode_fix()
     return Finding(
         code,
         ERROR,
@@ -284,7 +287,7 @@ def check_rename(src: str, dst: str, user: UvUser, root: str | None) -> list[Fin
                     f"rename is refused in {_rel(root, parent)}: it is sticky (mode "
                     f"{po.mode_text()}) and {_rel(root, entry)} belongs to {user_name(eo.uid)}, "
                     f"not {user.name}.",
-                    f"`sudo chown {user.name}: '{entry}'`, or remove it.",
+                    ownership_fix(user.name),
                     {"operation": "rename (sticky directory)"},
                 )
             )

@@ -36,6 +36,7 @@ from uv_cache_inspector.core.model import (
     Snapshot,
     display_path,
 )
+from uv_cache_inspector.core.treewalk import count_linked_elsewhere
 
 PLAN_VERSION = 1
 
@@ -84,6 +85,7 @@ class Action:
     recursive: bool = False
     package: str | None = None
     version: str | None = None
+    shared_files: int = 0  # chown/chmod: files linked elsewhere, replaced by copies (issue 20)
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -102,6 +104,8 @@ class Action:
             out["uid"], out["gid"] = self.uid, self.gid
         if self.kind == "chmod":
             out["add_mode"] = f"{self.add_mode or 0:04o}"
+        if self.shared_files:
+            out["shared_files"] = self.shared_files
         return out
 
 
@@ -697,19 +701,22 @@ def repair_plan(
                 exp = _expect(path)
                 if exp is None or path in fixed:
                     continue
+                shared, _ = count_linked_elsewhere(path, user_uid)
                 plan.actions.append(
                     Action(
                         kind="chown",
                         path=path,
                         bytes=0,
                         needs_privilege=euid != 0,
-                        reason=f"give it back to the user who runs uv (uid {user_uid})",
+                        reason=f"give it back to the user who runs uv (uid {user_uid})"
+                        + _shared_words(shared),
                         category="ownership",
                         step="chown",
                         expect=exp,
                         uid=user_uid,
                         gid=gid,
                         recursive=exp.kind == "dir",
+                        shared_files=shared,
                     )
                 )
                 fixed.add(path)
@@ -719,13 +726,16 @@ def repair_plan(
                     continue
                 group = f.code == "shared-cache-permissions"
                 owned = _owned_by(path, user_uid)
+                shared, _ = count_linked_elsewhere(path, user_uid)
                 plan.actions.append(
                     Action(
                         kind="chmod",
                         path=path,
                         bytes=0,
                         needs_privilege=not owned and euid != 0,
-                        reason="let uv read and write it" + (" (and the group)" if group else ""),
+                        reason="let uv read and write it"
+                        + (" (and the group)" if group else "")
+                        + _shared_words(shared),
                         category="mode",
                         step="chmod",
                         expect=exp,
@@ -733,6 +743,7 @@ def repair_plan(
                         add_file_mode=0o660 if group else 0o600,
                         recursive=exp.kind == "dir",
                         gid=shared_gid if group else None,
+                        shared_files=shared,
                     )
                 )
                 fixed.add(path)
@@ -787,6 +798,15 @@ def repair_plan(
         or not any(a.path == d or a.path.startswith(d + os.sep) for d in deleted)
     ]
     return plan
+
+
+def _shared_words(n: int) -> str:
+    if not n:
+        return ""
+    return (
+        f"; replace {n:,} file{'s' if n != 1 else ''} shared with other places (hard links), "
+        "so those places keep their owner"
+    )
 
 
 def _corrupt_entry_files(path: str) -> list[str]:
