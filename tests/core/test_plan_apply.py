@@ -300,7 +300,7 @@ def test_fix_and_delete_hold_few_descriptors(world_tmp):
     code = f"""
 import resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-sys.path.insert(0, {str(pl.__file__.rsplit('/uv_cache_inspector/', 1)[0])!r})
+sys.path.insert(0, {str(pl.__file__.rsplit("/uv_cache_inspector/", 1)[0])!r})
 from uv_cache_inspector.core import apply as ap, plan as pl
 def run(plan):
     gen = ap.apply(plan, journal=None)

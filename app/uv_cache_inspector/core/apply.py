@@ -464,14 +464,18 @@ def _replace_with_copy(
             os.utime(out, ns=(st.st_atime_ns, st.st_mtime_ns))
         finally:
             os.close(out)
-        now = os.stat(name, dir_fd=dfd, follow_symlinks=False)
-        if (now.st_ino, now.st_dev) != (st.st_ino, st.st_dev):
-            raise ChangedError(f"{name} was replaced while being fixed")
+        _still(dfd, name, st)
         os.rename(tmp, name, src_dir_fd=root_fd, dst_dir_fd=dfd)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp, dir_fd=root_fd)
         raise
+
+
+def _still(dfd: int, name: str, st: os.stat_result) -> None:
+    now = os.stat(name, dir_fd=dfd, follow_symlinks=False)
+    if (now.st_ino, now.st_dev) != (st.st_ino, st.st_dev):
+        raise ChangedError(f"{name} was replaced while being fixed")
 
 
 def _fixer(root_fd: int, action: Action, served_uid: int | None) -> _Fixer:
