@@ -909,18 +909,30 @@ def cmd_watch(args: argparse.Namespace) -> int:
                     sys.stdout.write(f"{stamp} {ev.event:<16} {where} {extra}".rstrip() + "\n")
             sys.stdout.flush()
 
+    # Ctrl+C and SIGTERM end the watch with exit 0, from the first instant "ready" can be seen:
+    # the handlers are in place before the watcher starts (they only set an event).
+    import signal
+    import threading
+
+    stop = threading.Event()
+    previous = {}
+    for signame in ("SIGINT", "SIGTERM"):
+        signum = getattr(signal, signame, None)
+        if signum is not None:
+            previous[signum] = signal.signal(signum, lambda *_: stop.set())
     watcher = CacheWatcher(root, show)
-    watcher.start()
     try:
-        if args.seconds is not None:
-            time.sleep(args.seconds)
-        else:
-            while True:
-                time.sleep(3600)
-    except KeyboardInterrupt:
-        pass
+        watcher.start()
+        deadline = None if args.seconds is None else time.monotonic() + args.seconds
+        while not stop.is_set():
+            left = 1.0 if deadline is None else min(1.0, deadline - time.monotonic())
+            if left <= 0:
+                break
+            stop.wait(left)
     finally:
         watcher.stop()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
     return EXIT_OK
 
 

@@ -80,6 +80,15 @@ def test_watch_human_output_and_missing_cache(real_cache, world_tmp):
         proc.wait(timeout=10)
     assert proc.returncode == 0
 
+    # SIGTERM (a service manager, `kill`) ends it as cleanly as Ctrl+C.
+    proc, lines = _start_watch(real_cache)
+    try:
+        assert " ready " in _next(lines)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=10)
+    assert proc.returncode == 0
+
     gone, _ = _start_watch(world_tmp / "nowhere")
     assert gone.wait(timeout=30) == 2
     assert gone.stderr is not None

@@ -489,17 +489,42 @@ WORKER_FLAG = "--uvci-walk-worker"
 WORKER_NICENESS = 10
 
 
+WORKER_NICE_ENV = "UVCI_WORKER_NICENESS"
+
+
+def worker_niceness() -> int | None:
+    """The niceness walkers run at: this process's own plus WORKER_NICENESS (None: no nice)."""
+    getp = getattr(os, "getpriority", None)
+    if getp is None:
+        return None
+    try:
+        return int(min(19, getp(os.PRIO_PROCESS, 0) + WORKER_NICENESS))
+    except OSError:
+        return None
+
+
+def lower_priority(pid: int, niceness: int | None) -> None:
+    """Set `pid` (0: this process) to `niceness` unless it is already that low. Absolute, so
+    the parent (at spawn) and the worker (at start) can both call it without adding up."""
+    setp = getattr(os, "setpriority", None)
+    if setp is None or niceness is None:
+        return
+    try:
+        if os.getpriority(os.PRIO_PROCESS, pid) < niceness:
+            setp(os.PRIO_PROCESS, pid, niceness)
+    except OSError:
+        pass
+
+
 def _yield_the_cpu() -> None:
     """Walkers run at a lower priority than the process that started them: on a machine with
     as many busy walkers as cores, the app's GUI thread (and the scan's own merging) would
     otherwise wait for the CPU behind them (stalls of 50-80 ms on 2 cores). When the cores are
-    free, as usual, nothing changes. (Windows: the parent asks for a lower priority class.)"""
-    nice = getattr(os, "nice", None)
-    if nice is not None:
-        try:
-            nice(WORKER_NICENESS)
-        except OSError:
-            pass
+    free, as usual, nothing changes. The parent lowers each worker's priority as soon as it is
+    spawned (Windows: a lower priority class); the worker repeats it, in case the parent could
+    not."""
+    value = os.environ.get(WORKER_NICE_ENV, "")
+    lower_priority(0, int(value) if value.lstrip("-").isdigit() else None)
 
 
 def worker_main() -> None:

@@ -17,7 +17,13 @@ from pathlib import Path
 from typing import IO
 
 from uv_cache_inspector.core.subproc import NO_WINDOW
-from uv_cache_inspector.core.walk import WORKER_FLAG, UnitResult
+from uv_cache_inspector.core.walk import (
+    WORKER_FLAG,
+    WORKER_NICE_ENV,
+    UnitResult,
+    lower_priority,
+    worker_niceness,
+)
 
 Unit = tuple[str, str, "tuple[int, int, int] | None"]
 
@@ -52,6 +58,9 @@ class WorkerPool:
 
     def __init__(self, count: int, early: Sequence[Unit] = ()) -> None:
         cmd, env = _worker_command()
+        niceness = worker_niceness()
+        if niceness is not None:
+            env[WORKER_NICE_ENV] = str(niceness)
         self.procs: list[subprocess.Popen[bytes]] = []
         self.busy: set[int] = set()
         self.early_paths = frozenset(u[0] for u in early)
@@ -69,6 +78,8 @@ class WorkerPool:
                         creationflags=NO_WINDOW | _BELOW_NORMAL,
                     )
                 )
+                # Niced from here on, not only once the worker has started up.
+                lower_priority(self.procs[-1].pid, niceness)
         except OSError:
             self.close()
             raise
