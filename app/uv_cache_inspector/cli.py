@@ -713,9 +713,11 @@ def _result_json(
     return data
 
 
-def _report_results(results: list[Any], journal: str | None) -> None:
+def _report_results(results: list[Any], journal: str | None, kept: Sequence[str] = ()) -> None:
     from uv_cache_inspector.core import fmt
 
+    for k in kept:
+        print(f"Left alone: {k}")
     done = [r for r in results if r.done]
     failed = [r for r in results if not r.done]
     freed = sum(r.freed for r in done)
@@ -781,7 +783,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
             _result_json(plan, result.results, dry_run=False, extra={"journal": result.journal})
         )
     else:
-        _report_results(result.results, result.journal)
+        _report_results(result.results, result.journal, plan.kept)
     return EXIT_FINDINGS if result.failed else EXIT_OK
 
 

@@ -41,7 +41,7 @@ from uv_cache_inspector.core.errors import (
     NotACacheError,
     UnsafeTargetError,
 )
-from uv_cache_inspector.core.layout import CACHEDIR_TAG_SIGNATURE, parse_bucket
+from uv_cache_inspector.core.layout import CACHEDIR_TAG_SIGNATURE, not_a_cache_reason
 from uv_cache_inspector.core.model import CancelToken, Progress
 from uv_cache_inspector.core.plan import Action, Plan
 from uv_cache_inspector.core.treewalk import linked_elsewhere, shared_inodes, walk
@@ -157,14 +157,13 @@ def check_target(root: str) -> str:
     except OSError:
         tag_ok = False
     try:
-        names = os.listdir(real)
+        with os.scandir(real) as it:
+            names = [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
     except OSError as exc:
         raise NotACacheError(f"cannot list {real}: {exc.strerror}") from exc
-    buckets = [n for n in names if parse_bucket(n) and os.path.isdir(os.path.join(real, n))]
-    if not tag_ok and not buckets:
-        raise NotACacheError(
-            f"{real} is not a uv cache (no uv CACHEDIR.TAG and no uv buckets); nothing was changed"
-        )
+    why = not_a_cache_reason(names, tag_ok)
+    if why is not None:
+        raise NotACacheError(f"{real} is not a uv cache ({why}); nothing was changed")
     return real
 
 

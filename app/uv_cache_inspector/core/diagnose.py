@@ -136,8 +136,8 @@ def rule_not_a_cache(inp: Inputs) -> Iterable[Finding]:
         "not-a-uv-cache",
         ERROR,
         inp.root,
-        f"{fmt.user_path(inp.root)} does not look like a uv cache: it has no uv CACHEDIR.TAG and "
-        "no uv buckets, so the inspector will not change anything in it.",
+        f"{fmt.user_path(inp.root)} does not look like a uv cache: it has "
+        f"{q.not_a_cache_reason()}, so the inspector will not change anything in it.",
         "Run `uv cache dir` to see where uv keeps its cache, and open that directory.",
     )
 

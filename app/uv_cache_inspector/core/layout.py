@@ -211,3 +211,42 @@ def uv_releases_using(names: list[str]) -> list[str]:
         if parsed:
             out.append(f"{name}: {describe_uv_range(*parsed)}")
     return out
+
+
+# -- is this directory a uv cache? -------------------------------------------------------------
+# Every uv release writes CACHEDIR.TAG and `.gitignore` when it first uses a cache (uv PR #526,
+# Dec 2023, before 0.1.0). The tag's signature is the generic cache-directory one (cargo, tox
+# and others write it too), and a name such as `report-v2` or `node-v18` only looks like a
+# bucket; so neither alone proves a uv cache (issue 12, item 1).
+
+
+def is_known_bucket(name: str) -> bool:
+    """A directory name some uv release writes at the cache root (`wheels-v8`, `archive-v0`)."""
+    parsed = parse_bucket(name)
+    return parsed is not None and parsed[0] in KNOWN_KINDS
+
+
+def uv_writes_at_root(name: str, is_dir: bool) -> bool:
+    if name.startswith(".tmp"):
+        return True
+    if is_dir:
+        return is_known_bucket(name) or name == ".git"
+    return name in ROOT_CONTROL_FILES
+
+
+def not_a_cache_reason(names: list[tuple[str, bool]], tag_valid: bool) -> str | None:
+    """None when `names` (the root's (name, is_dir) pairs) are uv's evidence of a cache: uv's
+    CACHEDIR.TAG beside at least one bucket that uv writes; or, without the tag, only things uv
+    writes, at least one of them a bucket. Otherwise why not, for people."""
+    buckets = [n for n, d in names if d and is_known_bucket(n)]
+    if tag_valid and buckets:
+        return None
+    foreign = sorted(n for n, d in names if not uv_writes_at_root(n, d))
+    if buckets and not foreign:
+        return None
+    if not buckets:
+        return "no bucket that uv writes (such as archive-v0 or wheels-v8)" + (
+            "" if tag_valid else " and no CACHEDIR.TAG"
+        )
+    shown = ", ".join(foreign[:3]) + (" …" if len(foreign) > 3 else "")
+    return f"no CACHEDIR.TAG, and names uv never writes at a cache's top level ({shown})"

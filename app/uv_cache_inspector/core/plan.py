@@ -25,17 +25,21 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.layout import ROOT_CONTROL_FILES, BucketSet, parse_bucket
+from uv_cache_inspector.core.layout import (
+    ROOT_CONTROL_FILES,
+    BucketSet,
+    is_known_bucket,
+)
 from uv_cache_inspector.core.links import normalize_name
 from uv_cache_inspector.core.model import (
     Archive,
     BucketStatus,
     Entry,
     Finding,
-    LinkState,
     Snapshot,
     display_path,
 )
+from uv_cache_inspector.core.refs import dangling_revisions, referenced_ids
 from uv_cache_inspector.core.treewalk import count_linked_elsewhere
 
 PLAN_VERSION = 1
@@ -301,30 +305,9 @@ def _current(snap: Snapshot, bs: BucketSet, kind: str) -> str | None:
     return path if snap.bucket(f"{kind}-v{version}") is not None else None
 
 
-def _current_link_buckets(bs: BucketSet) -> set[str]:
-    return {
-        f"{k}-v{v}"
-        for k, vs in bs.possible.items()
-        if k in {"wheels", "sdists", "built-wheels"}
-        for v in vs
-    }
-
-
 def _references(snap: Snapshot, bs: BucketSet, removed: Sequence[str]) -> set[str]:
-    """Archive ids still referenced by a link in a current bucket once `removed` paths go."""
-    current = _current_link_buckets(bs)
-    refs: set[str] = set()
-    for e in snap.entries:
-        if (
-            e.state is LinkState.OK
-            and e.archive_id
-            and e.kind != "environment"
-            and e.bucket in current
-            and e.link_kind == snap.link_style
-            and not _under(e.path, removed)
-        ):
-            refs.add(e.archive_id)
-    return refs
+    """Archive ids still referenced once `removed` paths go (the one rule, core.refs)."""
+    return referenced_ids(snap.entries, snap.link_style, bs, removed)
 
 
 def prune_plan(snap: Snapshot, bs: BucketSet, policy: PrunePolicy | None = None) -> Plan:
@@ -354,23 +337,19 @@ def _add(plan: Plan, action: Action | None, done: set[str]) -> None:
 
 def _uv_prune(snap: Snapshot, bs: BucketSet, policy: PrunePolicy, plan: Plan) -> None:
     done: set[str] = set()
-    # (1) sdist revisions that are not their shard's current one.
+    # (1) sdist revisions that are not their shard's current one, in current sdists buckets.
     for shard in snap.shards:
-        if shard.current_revision is None:
-            if shard.pointer_problem and shard.pointer_problem != "missing":
-                plan.warnings.append(
-                    f"{shard.path}: its revision pointer is damaged "
-                    f"({shard.pointer_problem}); its revisions are left alone"
-                )
-            continue
-        for rev in shard.revisions:
-            if rev != shard.current_revision:
-                path = os.path.join(shard.path, rev)
-                _add(
-                    plan,
-                    _delete(snap, path, "dangling source revision", "sdist-revision", "entry"),
-                    done,
-                )
+        if shard.current_revision is None and shard.pointer_problem not in {None, "missing"}:
+            plan.warnings.append(
+                f"{shard.path}: its revision pointer is damaged "
+                f"({shard.pointer_problem}); its revisions are left alone"
+            )
+    for path in dangling_revisions(snap.shards, bs):
+        _add(
+            plan,
+            _delete(snap, path, "dangling source revision", "sdist-revision", "entry"),
+            done,
+        )
     # (2) the root: files that are not control files, directories not in uv's bucket list.
     for item in snap.root_items:
         path = os.path.join(snap.real_root, item.name)
@@ -407,10 +386,8 @@ def _uv_prune(snap: Snapshot, bs: BucketSet, policy: PrunePolicy, plan: Plan) ->
                 ),
                 done,
             )
-        elif item.kind == "symlink":
-            if parse_bucket(item.name) and any(
-                b.name == item.name and b.status is BucketStatus.CURRENT for b in snap.buckets
-            ):
+        elif item.kind == "symlink" and is_known_bucket(item.name):
+            if any(b.name == item.name and b.status is BucketStatus.CURRENT for b in snap.buckets):
                 plan.warnings.append(
                     f"{item.name} is a link to {item.target}: `uv cache prune` deletes the link "
                     "itself (its metadata is not a directory); the inspector does the same, and "
@@ -418,11 +395,12 @@ def _uv_prune(snap: Snapshot, bs: BucketSet, policy: PrunePolicy, plan: Plan) ->
                 )
             _add(plan, _delete(snap, path, "link at the cache root", "other", "link"), done)
         else:
-            what = "directory" if item.kind == "dir" else "file"
-            _add(
-                plan,
-                _delete(snap, path, f"{what} that is not part of uv's layout", "other", "other"),
-                done,
+            # uv's prune deletes whatever else is at the root; a name uv never writes is not
+            # ours to delete (issue 12, item 1): it is listed, never removed.
+            what = {"dir": "folder", "symlink": "link"}.get(item.kind, "file")
+            plan.kept.append(
+                f"{item.name}: a {what} that uv does not write; `uv cache prune` would delete "
+                "it, the inspector leaves it to you"
             )
     # (3) everything in the current environments bucket; (4) everything in builds.
     for kind, category, reason in (
@@ -581,7 +559,11 @@ def _clean_packages(snap: Snapshot, bs: BucketSet, policy: PrunePolicy, plan: Pl
             parent = os.path.dirname(e.path)
             if e.kind == "wheel" and normalize_name(os.path.basename(parent)) in names:
                 candidates.add(parent)
+    # Only the buckets this uv reads: `uv cache clean NAME` leaves other releases' buckets.
+    sdists_name = os.path.basename(sdists) if sdists else None
     for shard in snap.shards:
+        if shard.bucket != sdists_name:
+            continue
         if shard.package in names and shard.index.split("/")[0] in {"pypi", "index"}:
             candidates.add(os.path.dirname(shard.path) if shard.version else shard.path)
     for rdir in snap.revision_dirs:

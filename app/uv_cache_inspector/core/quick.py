@@ -17,7 +17,7 @@ from uv_cache_inspector.core.errors import (
     CacheUnreadableError,
     NotACacheError,
 )
-from uv_cache_inspector.core.layout import CACHEDIR_TAG_SIGNATURE, parse_bucket
+from uv_cache_inspector.core.layout import CACHEDIR_TAG_SIGNATURE, not_a_cache_reason, parse_bucket
 from uv_cache_inspector.core.model import Owner
 
 MAX_CHILDREN = 50_000  # per bucket: a bigger archive-v0 is sampled by the full scan
@@ -46,8 +46,15 @@ class QuickLook:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     truncated: bool = False
 
+    def not_a_cache_reason(self) -> str | None:
+        """None when the top level is uv's evidence of a cache (core.layout's one rule)."""
+        names = [
+            (n.rel[0], n.owner.is_dir and not n.is_symlink) for n in self.nodes if len(n.rel) == 1
+        ]
+        return not_a_cache_reason(names, self.tag_valid)
+
     def looks_like_uv_cache(self) -> bool:
-        return self.tag_valid or bool(self.buckets)
+        return self.not_a_cache_reason() is None
 
 
 def _node(path: str, rel: tuple[str, ...], st: os.stat_result) -> Node:

@@ -64,6 +64,7 @@ from uv_cache_inspector.core.model import (
     Snapshot,
     TmpDir,
 )
+from uv_cache_inspector.core.refs import dangling_revisions, is_reference
 from uv_cache_inspector.core.walk import UnitResult, walk_unit
 from uv_cache_inspector.core.workers import (
     POOL_MIN_UNITS,
@@ -825,12 +826,8 @@ class _Scanner:
     def prepare_references(self, link_walk: _LinkWalk) -> None:
         """Index the links once the link walk is done; archives can then be built one by one."""
         snap = self.snap
-        current_link_buckets = {
-            f"{k}-v{v}"
-            for k, versions in self.bucket_set.possible.items()
-            if k in LINK_BUCKET_KINDS
-            for v in versions
-        }
+        # One rule for scan and prune (core.refs): kept buckets, minus dangling revisions.
+        dead = frozenset(dangling_revisions(link_walk.shards, self.bucket_set))
         refs: dict[str, list[Entry]] = {}
         stale_refs: dict[str, list[str]] = {}
         env_refs: dict[str, list[str]] = {}
@@ -840,10 +837,10 @@ class _Scanner:
                 continue
             if e.link_kind != snap.link_style:
                 continue
-            if e.kind == "environment":
-                env_refs.setdefault(e.archive_id, []).append(e.path)
-            elif e.bucket in current_link_buckets:
+            if is_reference(e, snap.link_style, self.bucket_set, dead):
                 refs.setdefault(e.archive_id, []).append(e)
+            elif e.kind == "environment":
+                env_refs.setdefault(e.archive_id, []).append(e.path)
             else:
                 stale_refs.setdefault(e.archive_id, []).append(e.path)
         self.refs, self.stale_refs, self.env_refs = refs, stale_refs, env_refs
