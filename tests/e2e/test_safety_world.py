@@ -93,3 +93,21 @@ def test_a_newer_uvs_buckets_keep_their_archives(template_cache, world_tmp, uvr,
     got = uvr.pip_install(cache, venv, ["beta==1.0", "alpha==2.0", "delta", "epsilon"], "--offline")
     assert got.returncode == 0, got.stderr
     assert sys.executable  # (the newest uv ran: uv_bin)
+
+
+def test_plans_cover_everything_found(real_cache):
+    """1,000 orphaned temporary folders (the cap was 200): doctor counts them all and repair
+    removes them all."""
+    import time
+
+    old = time.time() - 3 * 86400
+    for i in range(1_000):
+        d = real_cache / f".tmp{i:06}"
+        d.mkdir()
+        os.utime(d, (old, old))
+    doctor = uvci("doctor", "--json", "--cache-dir", str(real_cache))
+    found = [f for f in json.loads(doctor.stdout)["findings"] if f["code"] == "orphaned-tmp"]
+    assert sum(f.get("count") or 1 for f in found) == 1_000
+    proc = uvci("repair", "--yes", "--json", "--cache-dir", str(real_cache))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
+    assert not [p for p in real_cache.iterdir() if p.name.startswith(".tmp")]

@@ -921,7 +921,7 @@ def group(findings: list[Finding], over: int = GROUP_OVER) -> list[Finding]:
                 f"{first.message}",
                 fix=first.fix,
                 details={
-                    "paths": [f.path for f in items][:200],
+                    "paths": [f.path for f in items],  # all of them: repair acts on each
                     "count": len(items),
                     **{k: v for k, v in first.details.items() if k != "paths"},
                 },
