@@ -8,6 +8,7 @@ one line on stderr with the contract's exit code, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import os
@@ -315,6 +316,25 @@ def _hex_escape(exc: UnicodeError) -> tuple[str, int]:
     raise exc
 
 
+class _TerminalSafe:
+    """A text stream that escapes terminal control characters on the way out (a file name with
+    ESC sequences must not drive the user's terminal); line breaks and tabs pass, and carriage
+    returns on stderr (the progress line). JSON is unaffected: json.dumps escapes them itself."""
+
+    def __init__(self, stream: TextIO, keep_cr: bool) -> None:
+        self._stream = stream
+        self._keep_cr = keep_cr
+
+    def write(self, text: str) -> int:
+        from uv_cache_inspector.core.fmt import terminal_safe
+
+        self._stream.write(terminal_safe(text, keep_cr=self._keep_cr))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
 def _safe_streams() -> None:
     import codecs
 
@@ -326,6 +346,10 @@ def _safe_streams() -> None:
                 reconfigure(errors="uvci-hex")
             except (ValueError, OSError):
                 pass
+    if not isinstance(sys.stdout, _TerminalSafe) and sys.stdout is not None:
+        sys.stdout = _TerminalSafe(sys.stdout, keep_cr=False)
+    if not isinstance(sys.stderr, _TerminalSafe) and sys.stderr is not None:
+        sys.stderr = _TerminalSafe(sys.stderr, keep_cr=True)
 
 
 # -- commands ----------------------------------------------------------------------------------
@@ -411,10 +435,10 @@ def _print_finding(f: Any, stream: TextIO | None = None) -> None:
     from uv_cache_inspector.core import fmt
 
     out = stream or sys.stdout
-    where = f" [{fmt.user_path(f.path)}]" if f.path else ""
-    out.write(f"{_LABEL[f.severity.value]} {f.code}{where}\n  {f.message}\n")
+    where = f" [{fmt.printable(fmt.user_path(f.path))}]" if f.path else ""
+    out.write(f"{_LABEL[f.severity.value]} {f.code}{where}\n  {fmt.printable(f.message)}\n")
     if f.fix:
-        out.write(f"  fix: {f.fix}\n")
+        out.write(f"  fix: {fmt.printable(f.fix)}\n")
     out.flush()
 
 
@@ -680,7 +704,7 @@ def _print_plan(plan: Any, verbose: bool) -> None:
         )
         shown = actions if verbose else actions[:8]
         for a in shown:
-            rel = os.path.relpath(a.path, root)
+            rel = fmt.printable(os.path.relpath(a.path, root))
             admin = "  [needs administrator rights]" if a.needs_privilege else ""
             size_text = fmt.size(a.bytes) if a.kind == "delete" else ""
             print(f"    {a.kind:<6} {rel}  {size_text}  {a.reason}{admin}")
@@ -723,7 +747,7 @@ def _report_results(results: list[Any], journal: str | None, kept: Sequence[str]
     freed = sum(r.freed for r in done)
     print(f"Done: {len(done)} action{'s' if len(done) != 1 else ''}, {fmt.size(freed)} freed.")
     for r in failed:
-        print(f"  not done: {r.action.kind} {r.action.path}: {r.error}")
+        print(f"  not done: {r.action.kind} {fmt.printable(r.action.path)}: {r.error}")
     if journal:
         print(f"Journal: {fmt.user_path(journal)}")
 
@@ -1029,7 +1053,17 @@ def _print_scan(snap: Any, ctx: Any, top: int) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    saved = sys.stdout, sys.stderr
+    try:
+        return _main(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        with contextlib.suppress(Exception):
+            sys.stdout.flush()
+            sys.stderr.flush()
+        sys.stdout, sys.stderr = saved
+
+
+def _main(argv: list[str]) -> int:
     from uv_cache_inspector.core.walk import WORKER_FLAG
 
     if argv[:1] == [WORKER_FLAG]:  # a frozen build's scan worker (core/workers.py)

@@ -111,3 +111,20 @@ def test_plans_cover_everything_found(real_cache):
     proc = uvci("repair", "--yes", "--json", "--cache-dir", str(real_cache))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
     assert not [p for p in real_cache.iterdir() if p.name.startswith(".tmp")]
+
+
+def test_terminal_escapes_in_names_are_shown_escaped(real_cache):
+    """A file name can set the terminal's title or clear the screen; human output escapes it,
+    JSON keeps it exact."""
+    evil = "\x1b]0;pwned\x07\x1b[2Jx\nFAKE LINE"
+    (real_cache / f".tmp{evil}").mkdir()
+    os.utime(real_cache / f".tmp{evil}", (0, 0))
+    for cmd in (["doctor"], ["repair"], ["prune"], ["scan"]):
+        proc = uvci(*cmd, "--cache-dir", str(real_cache))
+        assert "\x1b" not in proc.stdout + proc.stderr and "\x07" not in proc.stdout, cmd
+        assert "\nFAKE LINE" not in proc.stdout, cmd
+    doctor = uvci("doctor", "--cache-dir", str(real_cache))
+    assert "\\e]0;pwned" in doctor.stdout
+    data = json.loads(uvci("doctor", "--json", "--cache-dir", str(real_cache)).stdout)
+    paths = [p for f in data["findings"] for p in f.get("paths", [f.get("path")]) if p]
+    assert any(evil in p for p in paths)

@@ -66,3 +66,28 @@ def table(rows: list[list[str]], header: list[str], right: set[int] | None = Non
     out = [line(header), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]
     return "\n".join(out)
+
+
+# Terminal control characters (C0 but tab and newline, DEL, C1): a file name can hold ESC
+# sequences that set the terminal's title, move the cursor or clear the screen. Human output
+# shows them escaped, as `ls` and git do; JSON keeps names exact (json escapes them itself).
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), 0x7F, *range(0x80, 0xA0)]}
+_CONTROL[0x1B] = "\\e"
+_KEEP_LINES = {k: v for k, v in _CONTROL.items() if k not in (0x09, 0x0A)}
+_CONTROL[0x0A] = "\\n"
+_CONTROL[0x0D] = "\\r"
+_CONTROL[0x09] = "\\t"
+
+
+def printable(text: str) -> str:
+    """One line of `text` for a terminal: every control character escaped, newlines too."""
+    return text.translate(_CONTROL)
+
+
+def terminal_safe(text: str, keep_cr: bool = False) -> str:
+    """Output for a terminal: control characters escaped, but line breaks and tabs kept (and
+    carriage returns, for a progress line that redraws itself)."""
+    if keep_cr:
+        table = {k: v for k, v in _KEEP_LINES.items() if k != 0x0D}
+        return text.translate(table)
+    return text.translate(_KEEP_LINES)
