@@ -737,11 +737,18 @@ def _result_json(
     return data
 
 
-def _report_results(results: list[Any], journal: str | None, kept: Sequence[str] = ()) -> None:
+def _report_results(
+    results: list[Any],
+    journal: str | None,
+    kept: Sequence[str] = (),
+    journal_error: str | None = None,
+) -> None:
     from uv_cache_inspector.core import fmt
 
     for k in kept:
         print(f"Left alone: {k}")
+    if journal_error:
+        print(f"The journal stopped: {journal_error}; the work went on.")
     done = [r for r in results if r.done]
     failed = [r for r in results if not r.done]
     freed = sum(r.freed for r in done)
@@ -776,6 +783,10 @@ def cmd_prune(args: argparse.Namespace) -> int:
         max_size = parse_size(args.max_size) if args.max_size else None
     except ValueError as exc:
         raise UsageError(f"--max-size: {exc} (use e.g. 500M or 20G)") from None
+    if args.older_than is not None and not (0 < args.older_than < 1e6):
+        raise UsageError(
+            f"--older-than {args.older_than:g}: give a number of days above 0 (e.g. 30)"
+        )
     link_mode, _ = setting("link-mode", env_var="UV_LINK_MODE")
     venvs = tuple(args.venv) or tuple(v for v in [_venv(None)] if v)
     policy = PrunePolicy(
@@ -807,7 +818,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
             _result_json(plan, result.results, dry_run=False, extra={"journal": result.journal})
         )
     else:
-        _report_results(result.results, result.journal, plan.kept)
+        _report_results(result.results, result.journal, plan.kept, result.journal_error)
     return EXIT_FINDINGS if result.failed else EXIT_OK
 
 
@@ -828,21 +839,34 @@ REPAIRABLE = frozenset(
 
 def cmd_repair(args: argparse.Namespace) -> int:
     from uv_cache_inspector.core import elevate
-    from uv_cache_inspector.core.access import is_shared
+    from uv_cache_inspector.core.access import has_account, is_shared
     from uv_cache_inspector.core.apply import check_target
     from uv_cache_inspector.core.plan import Plan, repair_plan
 
     ctx = _context(args)
     real = check_target(ctx.location.path)
+    saved_plan = None
+    if args.plan:
+        try:
+            with open(args.plan, encoding="utf-8") as fh:
+                saved_plan = Plan.load(fh.read())
+        except OSError as exc:
+            raise UsageError(f"--plan {args.plan}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"--plan {args.plan}: not a plan file") from None
     diag, _ = _diagnose(args, deep=True, stream_human=False)
     user = diag.inputs.user
+    if args.owner and not has_account(user.uid) and not args.force:
+        raise UsageError(
+            f"--owner {args.owner}: no account on this machine has uid {user.uid}; giving the "
+            "cache to it would lock every real user out. Use --force if that is what you want."
+        )
     findings = [f for f in diag.findings if f.code in REPAIRABLE]
     root_owner = diag.inputs.quick.root_node.owner
     shared_gid = root_owner.gid if is_shared(root_owner) else None
     plan = repair_plan(diag.snapshot, findings, user.uid, user.gid, real, shared_gid=shared_gid)
-    if args.plan:
-        with open(args.plan, encoding="utf-8") as fh:
-            plan = elevate.intersect(Plan.load(fh.read()), plan)
+    if saved_plan is not None:
+        plan = elevate.intersect(saved_plan, plan)
     euid = os.geteuid() if hasattr(os, "geteuid") else 0
     privileged = [a for a in plan.actions if a.needs_privilege and euid != 0]
     if not args.yes:
@@ -1063,6 +1087,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stdout, sys.stderr = saved
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into the same clean stop as Ctrl+C (exit 143)."""
+
+
+def _on_sigterm(*_: object) -> None:
+    raise _Terminated
+
+
 def _main(argv: list[str]) -> int:
     from uv_cache_inspector.core.walk import WORKER_FLAG
 
@@ -1076,8 +1108,14 @@ def _main(argv: list[str]) -> int:
     if argv[:1] == [CLI_FLAG]:  # a frozen build re-running itself (core/probe.py, as_user)
         argv = argv[1:]
     _safe_streams()
-    parser = build_parser()
+    import signal
+    import threading
+
     try:
+        # Inside the try: from the instant the handler exists, its exception is caught here.
+        if hasattr(signal, "SIGTERM") and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        parser = build_parser()
         args = parser.parse_args(argv)
         if not getattr(args, "func", None):
             parser.print_help(sys.stderr)
@@ -1086,6 +1124,9 @@ def _main(argv: list[str]) -> int:
     except InspectorError as exc:
         print(f"uvci: {exc}", file=sys.stderr)
         return exc.exit_code
+    except _Terminated:
+        print("uvci: terminated (SIGTERM); what was done so far is in the journal", file=sys.stderr)
+        return 143
     except KeyboardInterrupt:
         print("uvci: interrupted", file=sys.stderr)
         return 130

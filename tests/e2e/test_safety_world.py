@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,120 @@ def test_terminal_escapes_in_names_are_shown_escaped(real_cache):
     data = json.loads(uvci("doctor", "--json", "--cache-dir", str(real_cache)).stdout)
     paths = [p for f in data["findings"] for p in f.get("paths", [f.get("path")]) if p]
     assert any(evil in p for p in paths)
+
+
+def _uvci_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "uv_cache_inspector", *args]
+
+
+def _env() -> dict[str, str]:
+    from tests.cli.helpers import APP
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = APP
+    env.pop("UV_CACHE_DIR", None)
+    return env
+
+
+def test_bad_input_gets_a_message_never_a_traceback(real_cache, world_tmp):
+    """Each case of issue 12 item 11: a clear message, a usage exit code, nothing changed."""
+    orphan = real_cache / ".tmpOld"
+    orphan.mkdir()
+    os.utime(orphan, (0, 0))
+    before = tree_state(real_cache)
+    cases = [
+        (["prune", "--yes", "--max-size", "1e400G"], "finite"),
+        (["prune", "--yes", "--older-than", "-5"], "above 0"),
+        (["prune", "--yes", "--older-than", "nan"], "above 0"),
+        (["repair", "--yes", "--plan", "/nonexistent"], "No such file"),
+        (["repair", "--yes", "--owner", "99999999999999"], "not a user id"),
+        (["repair", "--yes", "--owner", "4294967295"], "not a user id"),
+        (["repair", "--yes", "--owner", "12345"], "no account"),
+    ]
+    for args, words in cases:
+        proc = uvci(*args, "--cache-dir", str(real_cache))
+        assert proc.returncode == 2, (args, proc.stdout, proc.stderr)
+        assert words in proc.stderr and "Traceback" not in proc.stderr, (args, proc.stderr)
+    assert tree_state(real_cache) == before
+
+
+def test_a_lock_file_that_is_a_directory(real_cache):
+    (real_cache / ".lock").unlink()
+    (real_cache / ".lock").mkdir()
+    for args in (["prune", "--yes"], ["repair", "--yes"], ["doctor"]):
+        proc = uvci(*args, "--cache-dir", str(real_cache))
+        assert "Traceback" not in proc.stderr, (args, proc.stderr)
+    proc = uvci("prune", "--yes", "--cache-dir", str(real_cache))
+    assert proc.returncode == 2 and "is a directory" in proc.stderr
+
+
+def test_read_only_mount_and_full_disk(real_cache, world_tmp):
+    from tests.harness.mountns import in_mount_namespace
+
+    orphan = real_cache / ".tmpOld"
+    orphan.mkdir()
+    os.utime(orphan, (0, 0))
+    journal = world_tmp / "journal"
+    journal.mkdir()
+    env = {**_env(), "UVCI_JOURNAL_DIR": str(journal)}
+    ro = in_mount_namespace(
+        [f"mount --bind {real_cache} {real_cache}", f"mount -o remount,bind,ro {real_cache}"],
+        [
+            _uvci_cmd("prune", "--yes", "--cache-dir", str(real_cache)),
+            _uvci_cmd("repair", "--yes", "--cache-dir", str(real_cache)),
+        ],
+        env=env,
+        work=world_tmp,
+    )
+    for r in ro:
+        assert r.returncode == 2 and "read-only" in r.stderr, r
+        assert "Traceback" not in r.stderr
+    assert orphan.exists()
+    # The journal's filesystem is full: the work goes on, and the result says so.
+    full = in_mount_namespace(
+        [
+            f"mount -t tmpfs -o size=4k tmpfs {journal}",
+            f"dd if=/dev/zero of={journal}/fill bs=4k count=1 2>/dev/null || true",
+        ],
+        [_uvci_cmd("repair", "--yes", "--cache-dir", str(real_cache))],
+        env=env,
+        work=world_tmp,
+    )
+    assert "Traceback" not in full[0].stderr, full[0].stderr
+    assert full[0].returncode == 0, full[0]
+    assert not orphan.exists()
+
+
+def _catches(pid: int, signum: int) -> bool:
+    """The process has a handler for `signum` (Linux: SigCgt in /proc/PID/status)."""
+    with open(f"/proc/{pid}/status") as fh:
+        for line in fh:
+            if line.startswith("SigCgt:"):
+                return bool(int(line.split()[1], 16) & (1 << (signum - 1)))
+    return False
+
+
+def test_sigterm_stops_like_ctrl_c(real_cache):
+    """SIGTERM (a service manager, `kill`) mid-command: a clear line on stderr, exit 143, no
+    traceback. The command waits on stdin; the signal is sent once its handler is in place."""
+    import signal
+    import subprocess
+
+    proc = subprocess.Popen(
+        _uvci_cmd("explain", "-", "--cache-dir", str(real_cache)),
+        env=_env(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while not _catches(proc.pid, signal.SIGTERM):
+            assert proc.poll() is None, proc.communicate()
+            time.sleep(0.01)  # polling for the event (the handler), not waiting a duration
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, (out, err)
+    assert "terminated" in err and "Traceback" not in err

@@ -37,6 +37,22 @@ class UvUser:
         return f"{self.name} (uid {self.uid}, {self.how})"
 
 
+# 2**32 - 1 is (uid_t)-1, which chown(2) reads as "leave the owner as it is".
+MAX_UID = 2**32 - 2
+
+
+def has_account(uid: int) -> bool:
+    try:
+        import pwd
+
+        pwd.getpwuid(uid)
+    except ImportError:
+        return True  # no account database to ask (Windows)
+    except (KeyError, OverflowError):
+        return False
+    return True
+
+
 def user_name(uid: int) -> str:
     try:
         import pwd
@@ -76,7 +92,14 @@ def resolve_user(
     env = os.environ if env is None else env
     if owner_arg:
         if owner_arg.isdigit():
-            return _user(int(owner_arg), "--owner")
+            uid = int(owner_arg)
+            if uid > MAX_UID:
+                from uv_cache_inspector.core.errors import UsageError
+
+                raise UsageError(
+                    f"--owner {owner_arg}: not a user id (user ids go from 0 to {MAX_UID:,})"
+                )
+            return _user(uid, "--owner")
         try:
             import pwd
 

@@ -39,6 +39,7 @@ from uv_cache_inspector.core.errors import (
     CacheInUseError,
     CancelledError,
     NotACacheError,
+    ReadOnlyCacheError,
     UnsafeTargetError,
 )
 from uv_cache_inspector.core.layout import CACHEDIR_TAG_SIGNATURE, not_a_cache_reason
@@ -111,6 +112,7 @@ class ApplyResult:
     results: list[ActionResult] = field(default_factory=list)
     journal: str | None = None
     forced: bool = False
+    journal_error: str | None = None  # the journal stopped (a full disk): the work went on
 
     @property
     def freed_bytes(self) -> int:
@@ -574,6 +576,7 @@ class Journal:
     def __init__(self, directory: str | None, plan: Plan) -> None:
         self.fh: IO[str] | None = None
         self.path: str | None = None
+        self.failed: str | None = None
         if directory is None:
             return
         try:
@@ -588,17 +591,35 @@ class Journal:
     def write(self, **event: Any) -> None:
         if self.fh is None:
             return
-        self.fh.write(json.dumps({"t": round(time.time(), 3), **event}) + "\n")
-        self.fh.flush()
-        with contextlib.suppress(OSError):
+        try:
+            self.fh.write(json.dumps({"t": round(time.time(), 3), **event}) + "\n")
+            self.fh.flush()
             os.fsync(self.fh.fileno())
+        except OSError as exc:
+            # A full disk (the journal's, often the cache's too) must not stop the work half
+            # way with a traceback: the journal ends here, and the result says so.
+            self.failed = f"{exc.strerror or exc} (os error {exc.errno})"
+            with contextlib.suppress(OSError):
+                self.fh.close()
+            self.fh = None
 
     def close(self) -> None:
         if self.fh is not None:
-            self.fh.close()
+            with contextlib.suppress(OSError):
+                self.fh.close()
 
 
 # -- apply ---------------------------------------------------------------------------------------
+
+
+def _read_only(path: str) -> bool:
+    statvfs = getattr(os, "statvfs", None)
+    if statvfs is None:
+        return False
+    try:
+        return bool(statvfs(path).f_flag & getattr(os, "ST_RDONLY", 1))
+    except OSError:
+        return False
 
 
 def _uv_running() -> list[str]:
@@ -623,6 +644,11 @@ def apply(
 
     token = cancel or CancelToken()
     real = check_target(plan.root)
+    if _read_only(real) and plan.actions:
+        raise ReadOnlyCacheError(
+            f"{real} is on a read-only filesystem (a read-only mount or bind mount): nothing "
+            "can be changed there, by the inspector or by uv; nothing was changed"
+        )
     result = ApplyResult(forced=force)
     actions = [a for a in plan.ordered() if only is None or a.path in only]
     j = Journal(journal_dir() if journal == "" else journal, plan)
@@ -679,4 +705,5 @@ def apply(
         yield Progress("applying", total, total, result.freed_bytes, "done")
     j.write(event="end", freed_bytes=result.freed_bytes, failed=len(result.failed))
     j.close()
+    result.journal_error = j.failed
     return result

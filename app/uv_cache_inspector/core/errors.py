@@ -35,6 +35,14 @@ class CacheInUseError(InspectorError):
         self.holders = holders
 
 
+class LockFileError(InspectorError):
+    """The cache's lock file is unusable (a directory, not a regular file)."""
+
+
+class ReadOnlyCacheError(InspectorError):
+    """The cache is on a read-only filesystem: nothing can be changed there."""
+
+
 class CancelledError(InspectorError):
     """The user cancelled a long operation."""
 

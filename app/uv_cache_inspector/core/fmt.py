@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import time
 
@@ -45,8 +46,12 @@ def parse_size(text: str) -> int:
     else:
         num, mult = t, 1
     value = float(num)
+    if not math.isfinite(value):
+        raise ValueError("size must be a finite number")
     if value < 0:
         raise ValueError("size must not be negative")
+    if value * mult > 2**63:
+        raise ValueError("size is larger than any disk")
     return int(value * mult)
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import errno
 import os
+import stat
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from uv_cache_inspector.core.errors import CacheInUseError
+from uv_cache_inspector.core.errors import CacheInUseError, LockFileError
 from uv_cache_inspector.core.processes import ProcInfo, info
 
 LOCK_NAME = ".lock"
@@ -83,11 +84,23 @@ def lock_path(root: str) -> str:
 
 
 def _open(path: str) -> tuple[int, bool]:
-    """Open an existing lock file (never create it): read+write like uv, else read-only."""
-    flags = getattr(os, "O_CLOEXEC", 0)
+    """Open an existing lock file (never create it): read+write like uv, else read-only (a
+    read-only filesystem, a lock file we may not write). A `.lock` that is not a regular file
+    (a directory, a FIFO) cannot be uv's lock: LockFileError says so."""
+    flags = (
+        getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    )
+    st = os.lstat(path)
+    if not stat.S_ISREG(st.st_mode):
+        kind = "a directory" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise LockFileError(
+            f"{path} is {kind}, so uv cannot lock this cache (uv fails too); move it away"
+        )
     try:
         return os.open(path, os.O_RDWR | flags), True
-    except PermissionError:
+    except OSError as exc:
+        if exc.errno not in {errno.EACCES, errno.EPERM, errno.EROFS}:
+            raise
         return os.open(path, os.O_RDONLY | flags), False
 
 
@@ -221,6 +234,16 @@ def probe(root: str) -> LockState:
         return LockState.absent(path)
     try:
         fd, rw = _open(path)
+    except LockFileError as exc:
+        return LockState(
+            path,
+            exists=True,
+            held=None,
+            exclusive=None,
+            supported=None,
+            openable_rw=False,
+            error=str(exc),
+        )
     except OSError as exc:
         return LockState(
             path,
