@@ -145,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="act even while uv holds the cache lock (at your own risk)",
         )
+        p.add_argument(
+            "--while-in-use",
+            action="store_true",
+            help="go on while uv runs (uv run / uvx servers hold the lock for hours): only what "
+            "no running uv uses is touched, re-checked before each deletion",
+        )
         p.add_argument("--verbose", "-v", action="store_true", help="list every action")
         p.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
 
@@ -718,10 +724,21 @@ def _print_plan(plan: Any, verbose: bool) -> None:
     print(plan.summary())
 
 
-def _apply(plan: Any, args: argparse.Namespace, only: set[str] | None = None) -> Any:
+def _apply(
+    plan: Any, args: argparse.Namespace, only: set[str] | None = None, guard: Any = None
+) -> Any:
     from uv_cache_inspector.core.apply import apply
 
-    return drive(apply(plan, force=args.force, only=only), ProgressLine())
+    return drive(
+        apply(
+            plan,
+            force=args.force,
+            only=only,
+            while_in_use=getattr(args, "while_in_use", False),
+            guard=guard,
+        ),
+        ProgressLine(),
+    )
 
 
 def _result_json(
@@ -760,88 +777,68 @@ def _report_results(
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from uv_cache_inspector.core import lock
+    from uv_cache_inspector.core import operations as ops
     from uv_cache_inspector.core.apply import check_target
-    from uv_cache_inspector.core.errors import CacheInUseError
     from uv_cache_inspector.core.fmt import parse_size
-    from uv_cache_inspector.core.location import setting
-    from uv_cache_inspector.core.plan import PrunePolicy, prune_plan
     from uv_cache_inspector.core.scan import scan
 
     ctx = _context(args)
     real = check_target(ctx.location.path)
-    if args.yes and not args.force:
-        state = lock.probe(real)
-        if state.held:
-            who = ", ".join(h.label() for h in state.holders) or "another uv process"
-            raise CacheInUseError(
-                f"uv is using this cache right now ({who}); nothing was deleted. Try again when "
-                "it is done, or use --force at your own risk.",
-                tuple(h.label() for h in state.holders),
-            )
+    situation = ops.lock_situation(real)
+    if args.yes:
+        ops.check_may_act(situation, args.while_in_use, args.force)
     try:
         max_size = parse_size(args.max_size) if args.max_size else None
     except ValueError as exc:
         raise UsageError(f"--max-size: {exc} (use e.g. 500M or 20G)") from None
-    if args.older_than is not None and not (0 < args.older_than < 1e6):
-        raise UsageError(
-            f"--older-than {args.older_than:g}: give a number of days above 0 (e.g. 30)"
-        )
-    link_mode, _ = setting("link-mode", env_var="UV_LINK_MODE")
-    venvs = tuple(args.venv) or tuple(v for v in [_venv(None)] if v)
-    policy = PrunePolicy(
+    options = ops.PruneOptions(
         ci=args.ci,
         packages=tuple(args.package),
         older_than_days=args.older_than,
         max_size=max_size,
-        venvs=venvs,
-        link_mode=link_mode,
+        venvs=tuple(args.venv),
+        while_in_use=args.while_in_use,
     )
+    ops.prune_policy(options)  # bad options are refused before the scan
     snap = drive(
         scan(
             real, bucket_set=ctx.bucket_set, uv_version=ctx.uv_version_label, workers=args.workers
         ),
         ProgressLine(),
     )
-    plan = prune_plan(snap, ctx.bucket_set(), policy)
+    plan, guard = ops.prune(snap, ctx.bucket_set(), options, None if args.force else situation)
+    notice = None if args.force else situation.notice()
+    if notice and not args.json:
+        print(notice)
     if not args.yes:
         if args.json:
-            emit_json(_result_json(plan, [], dry_run=True, extra={}))
+            emit_json(_result_json(plan, [], dry_run=True, extra={"while_in_use": notice}))
         else:
             _print_plan(plan, args.verbose)
             if plan.actions:
                 print("Run `uvci prune --yes` (with the same options) to apply it.")
         return EXIT_OK
-    result = _apply(plan, args)
+    result = _apply(plan, args, guard=guard)
     if args.json:
         emit_json(
-            _result_json(plan, result.results, dry_run=False, extra={"journal": result.journal})
+            _result_json(
+                plan,
+                result.results,
+                dry_run=False,
+                extra={"journal": result.journal, "while_in_use": result.while_in_use},
+            )
         )
     else:
         _report_results(result.results, result.journal, plan.kept, result.journal_error)
     return EXIT_FINDINGS if result.failed else EXIT_OK
 
 
-REPAIRABLE = frozenset(
-    {
-        "foreign-owner",
-        "permission-denied",
-        "shared-cache-permissions",
-        "orphaned-tmp",
-        "dangling-link",
-        "absolute-links",
-        "link-outside-cache",
-        "incomplete-archive",
-        "corrupt-entry",
-    }
-)
-
-
 def cmd_repair(args: argparse.Namespace) -> int:
     from uv_cache_inspector.core import elevate
-    from uv_cache_inspector.core.access import has_account, is_shared
+    from uv_cache_inspector.core import operations as ops
+    from uv_cache_inspector.core.access import has_account
     from uv_cache_inspector.core.apply import check_target
-    from uv_cache_inspector.core.plan import Plan, repair_plan
+    from uv_cache_inspector.core.plan import Plan
 
     ctx = _context(args)
     real = check_target(ctx.location.path)
@@ -854,6 +851,9 @@ def cmd_repair(args: argparse.Namespace) -> int:
             raise UsageError(f"--plan {args.plan}: {exc.strerror}") from None
         except UnicodeDecodeError:
             raise UsageError(f"--plan {args.plan}: not a plan file") from None
+    situation = ops.lock_situation(real)
+    if args.yes and saved_plan is None:
+        ops.check_may_act(situation, args.while_in_use, args.force)
     diag, _ = _diagnose(args, deep=True, stream_human=False)
     user = diag.inputs.user
     if args.owner and not has_account(user.uid) and not args.force:
@@ -861,17 +861,22 @@ def cmd_repair(args: argparse.Namespace) -> int:
             f"--owner {args.owner}: no account on this machine has uid {user.uid}; giving the "
             "cache to it would lock every real user out. Use --force if that is what you want."
         )
-    findings = [f for f in diag.findings if f.code in REPAIRABLE]
-    root_owner = diag.inputs.quick.root_node.owner
-    shared_gid = root_owner.gid if is_shared(root_owner) else None
-    plan = repair_plan(diag.snapshot, findings, user.uid, user.gid, real, shared_gid=shared_gid)
+    plan, guard = ops.repair(
+        diag, situation=None if args.force else situation, while_in_use=args.while_in_use
+    )
+    notice = None if args.force else situation.notice()
+    if notice and not args.json:
+        print(notice)
     if saved_plan is not None:
         plan = elevate.intersect(saved_plan, plan)
-    euid = os.geteuid() if hasattr(os, "geteuid") else 0
-    privileged = [a for a in plan.actions if a.needs_privilege and euid != 0]
+    mine, privileged = ops.split_privileged(plan)
     if not args.yes:
         if args.json:
-            emit_json(_result_json(plan, [], dry_run=True, extra={"uv_user": user.name}))
+            emit_json(
+                _result_json(
+                    plan, [], dry_run=True, extra={"uv_user": user.name, "while_in_use": notice}
+                )
+            )
         else:
             _print_plan(plan, args.verbose)
             if privileged:
@@ -883,16 +888,15 @@ def cmd_repair(args: argparse.Namespace) -> int:
             elif plan.actions:
                 print("Run `uvci repair --yes` to apply it.")
         return EXIT_OK
-    mine = {a.path for a in plan.actions if a not in privileged}
-    result = _apply(plan, args, only=mine)
+    result = _apply(plan, args, only=mine, guard=guard)
     results = list(result.results)
-    extra: dict[str, Any] = {"journal": result.journal}
+    extra: dict[str, Any] = {"journal": result.journal, "while_in_use": result.while_in_use}
     if privileged:
         results += _elevated(plan, privileged, user, args, extra)
     if args.json:
         emit_json(_result_json(plan, results, dry_run=False, extra=extra))
     else:
-        _report_results(results, result.journal)
+        _report_results(results, result.journal, plan.kept, result.journal_error)
     return EXIT_FINDINGS if any(not r.done for r in results) else EXIT_OK
 
 
@@ -901,6 +905,7 @@ def _elevated(
 ) -> list[Any]:
     """Run the privileged part through pkexec/sudo/UAC/osascript, or say what to paste."""
     from uv_cache_inspector.core import elevate
+    from uv_cache_inspector.core import operations as ops
     from uv_cache_inspector.core.apply import ActionResult
     from uv_cache_inspector.core.plan import Plan
 
@@ -917,21 +922,9 @@ def _elevated(
             ActionResult(a, error=f"needs administrator rights: run `{paste}`") for a in privileged
         ]
     proc = elevate.run(sub, method, user.uid)
-    try:
-        data = json.loads(proc.stdout)
-        done_paths = {a["path"] for a in data.get("actions", []) if a.get("done")}
-    except ValueError:
-        done_paths = set()
-    return [
-        ActionResult(
-            a,
-            done=a.path in done_paths,
-            error=None
-            if a.path in done_paths
-            else (proc.stderr.strip() or "administrator step did not run"),
-        )
-        for a in privileged
-    ]
+    return ops.elevated_results(
+        privileged, proc.stdout, proc.stderr.strip() or "administrator step did not run"
+    )
 
 
 def cmd_watch(args: argparse.Namespace) -> int:

@@ -277,7 +277,8 @@ def test_shared_group_fix_copies_files_linked_outside(real_cache, world_tmp):
 def test_a_file_linked_again_after_the_plan_is_still_copied(real_cache, world_tmp):
     """The link count is read when the action runs, not when the plan was made."""
     archive = next(p for p in (real_cache / "archive-v0").iterdir() if p.is_dir())
-    target = next(p for p in archive.rglob("*.py") if os.lstat(p).st_nlink == 1)
+    target = archive / "only-here.py"  # one link when the plan is made
+    target.write_text("x = 1\n")
     plan = pl.Plan(str(real_cache), "repair", [_fix_action("chown", archive, uid=65534, gid=65534)])
     os.link(target, world_tmp / "late-link.py")  # after the plan, before it runs
     result = _apply(plan)

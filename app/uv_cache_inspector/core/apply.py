@@ -33,7 +33,7 @@ import sys
 import time
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from uv_cache_inspector.core.errors import (
     CacheInUseError,
@@ -46,6 +46,9 @@ from uv_cache_inspector.core.layout import CACHEDIR_TAG_SIGNATURE, not_a_cache_r
 from uv_cache_inspector.core.model import CancelToken, Progress
 from uv_cache_inspector.core.plan import Action, Plan
 from uv_cache_inspector.core.treewalk import linked_elsewhere, shared_inodes, walk
+
+if TYPE_CHECKING:
+    from uv_cache_inspector.core.inuse import Guard
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _DIR = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | _NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
@@ -113,6 +116,7 @@ class ApplyResult:
     journal: str | None = None
     forced: bool = False
     journal_error: str | None = None  # the journal stopped (a full disk): the work went on
+    while_in_use: str | None = None  # why it went on while uv runs (None: under the lock)
 
     @property
     def freed_bytes(self) -> int:
@@ -638,9 +642,16 @@ def apply(
     cancel: CancelToken | None = None,
     journal: str | None = "",
     only: set[str] | None = None,
+    while_in_use: bool = False,
+    guard: Guard | None = None,
 ) -> Generator[Progress, None, ApplyResult]:
-    """Execute `plan` (or only the actions whose paths are in `only`). Yields Progress."""
-    from uv_cache_inspector.core import lock
+    """Execute `plan` (or only the actions whose paths are in `only`). Yields Progress.
+
+    Normally under uv's exclusive cache lock: if uv holds it, CacheInUseError. When the only
+    holders are this process's own launchers (`uv run uv-cache-inspector`), or `while_in_use`
+    is asked for, it goes on under uv's shared lock instead (so no `uv cache clean/prune` runs
+    meanwhile), and every deletion is checked against what running uv processes use, just
+    before it happens (core.inuse): what may be in use is skipped, and the result says why."""
 
     token = cancel or CancelToken()
     real = check_target(plan.root)
@@ -651,20 +662,23 @@ def apply(
         )
     result = ApplyResult(forced=force)
     actions = [a for a in plan.ordered() if only is None or a.path in only]
-    j = Journal(journal_dir() if journal == "" else journal, plan)
-    result.journal = j.path
-    j.write(event="begin", kind=plan.kind, root=real, actions=len(actions), force=force)
     with contextlib.ExitStack() as stack:
         if not force:
-            state = stack.enter_context(lock.exclusive(real))  # raises CacheInUseError
-            if not state.exists:
-                running = _uv_running()
-                if running:
-                    raise CacheInUseError(
-                        "this cache has no lock file, so an older uv may be using it, and uv is "
-                        f"running ({', '.join(running)}); nothing was changed",
-                        tuple(running),
-                    )
+            mode = _take_lock(stack, real, while_in_use)
+            if mode is not None:
+                result.while_in_use = mode
+                if guard is None:
+                    guard = _guard_without_snapshot(real)
+        j = Journal(journal_dir() if journal == "" else journal, plan)
+        result.journal = j.path
+        j.write(
+            event="begin",
+            kind=plan.kind,
+            root=real,
+            actions=len(actions),
+            force=force,
+            while_in_use=result.while_in_use,
+        )
         root_fd = os.open(real, _DIR) if FD_SAFE else -1
         if root_fd >= 0:
             stack.callback(os.close, root_fd)
@@ -679,6 +693,8 @@ def apply(
             r = ActionResult(action)
             j.write(event="doing", kind=action.kind, path=action.path)
             try:
+                if result.while_in_use and guard is not None and action.kind == "delete":
+                    _check_unused(guard, action)
                 if root_fd < 0:
                     r.freed = _act_by_path(real, action)
                 elif action.kind == "delete":
@@ -688,7 +704,7 @@ def apply(
                 r.done = True
             except ChangedError as exc:
                 r.skipped = True
-                r.error = f"skipped: {exc}"
+                r.error = str(exc) if str(exc).startswith("kept:") else f"skipped: {exc}"
             except CancelledError:
                 j.write(event="cancelled", path=action.path)
                 raise
@@ -703,7 +719,82 @@ def apply(
                 error=r.error,
             )
         yield Progress("applying", total, total, result.freed_bytes, "done")
-    j.write(event="end", freed_bytes=result.freed_bytes, failed=len(result.failed))
-    j.close()
-    result.journal_error = j.failed
+        j.write(event="end", freed_bytes=result.freed_bytes, failed=len(result.failed))
+        j.close()
+        result.journal_error = j.failed
     return result
+
+
+def _take_lock(stack: contextlib.ExitStack, real: str, while_in_use: bool) -> str | None:
+    """Take uv's exclusive lock (None), or say why we go on while uv runs (a one-line notice),
+    holding the shared lock; or raise CacheInUseError."""
+    from uv_cache_inspector.core import inuse, lock
+
+    try:
+        state = stack.enter_context(lock.exclusive(real))
+    except CacheInUseError as exc:
+        own = inuse.only_own_launchers(exc.pids)
+        if not (own or while_in_use):
+            raise
+        try:
+            stack.enter_context(lock.shared(real, timeout=0))
+        except CacheInUseError as busy:
+            raise CacheInUseError(
+                "uv is cleaning or pruning this cache right now; nothing was changed",
+                busy.holders,
+                busy.pids,
+            ) from None
+        if own:
+            return (
+                f"the cache lock is held only by the uv that started this program "
+                f"({', '.join(exc.holders)}); going on, leaving alone what running uv "
+                "processes use"
+            )
+        return (
+            f"uv is running ({', '.join(exc.holders) or 'holders unknown'}); going on as asked, "
+            "leaving alone what running uv processes use"
+        )
+    if state.exists:
+        return None
+    # No lock file: a uv older than 0.8.19 would not lock at all. Only uv processes that use
+    # this very cache count (never ours, never one on another cache).
+    users = inuse.uv_using(real)
+    if not users:
+        return None
+    if not while_in_use:
+        raise CacheInUseError(
+            "this cache has no lock file (uv older than 0.8.19 does not lock), and uv is using "
+            f"it ({', '.join(users)}); nothing was changed",
+            tuple(users),
+        )
+    return f"uv is using this cache ({', '.join(users)}); leaving alone what it uses"
+
+
+def _check_unused(guard: Guard, action: Action) -> None:
+    """Just before a deletion while uv runs: ChangedError("kept: why") if it may be in use."""
+    why = guard.why(action.path, environment=action.category == "environment")
+    if why is None:
+        why = _still_named(guard, action.path)
+    if why is not None:
+        raise ChangedError(f"kept: {why}")
+
+
+def _guard_without_snapshot(real: str) -> Guard:
+    from uv_cache_inspector.core.inuse import Guard
+
+    return Guard(real)
+
+
+def _still_named(guard: Guard, path: str) -> str | None:
+    """An archive about to go that a link on disk still names (a uv made one meanwhile, or its
+    removal was skipped): it stays, or uv would find a link without its archive."""
+    for entry, target in guard.link_targets.items():
+        if target != path:
+            continue
+        try:
+            now = os.readlink(entry)
+        except OSError:
+            continue
+        if os.path.basename(now.rstrip("/\\")) == os.path.basename(path):
+            return f"a link still names it ({os.path.relpath(entry, guard.root)})"
+    return None

@@ -30,9 +30,12 @@ class CacheInUseError(InspectorError):
 
     exit_code = 3
 
-    def __init__(self, message: str, holders: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, message: str, holders: tuple[str, ...] = (), pids: tuple[int, ...] = ()
+    ) -> None:
         super().__init__(message)
         self.holders = holders
+        self.pids = pids  # the holders' process ids (empty: unknown)
 
 
 class LockFileError(InspectorError):

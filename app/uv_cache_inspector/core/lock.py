@@ -307,6 +307,7 @@ def exclusive(root: str) -> Iterator[LockState]:
             raise CacheInUseError(
                 f"uv is using this cache right now ({who}); nothing was changed",
                 tuple(h.label() for h in hs),
+                tuple(h.pid for h in hs),
             )
         try:
             yield LockState.taken(path, rw)
@@ -333,6 +334,7 @@ def shared(root: str, timeout: float = 10.0) -> Iterator[LockState]:
                     f"timed out after {timeout:.0f} s waiting for the cache lock "
                     f"({', '.join(h.label() for h in hs) or 'held exclusively'})",
                     tuple(h.label() for h in hs),
+                    tuple(h.pid for h in hs),
                 )
             time.sleep(0.05)
         try:

@@ -624,7 +624,7 @@ def _simple_index_dirs(simple: str) -> list[str]:
 def _protect_symlinked_venvs(snap: Snapshot, policy: PrunePolicy, plan: Plan) -> None:
     """link-mode = symlink: venv files are absolute symlinks into archives (uv-cache-format
     §7); deleting those archives breaks the venvs. Keep them, and say why."""
-    targets = _venv_symlink_targets(policy.venvs, snap.real_root)
+    targets = venv_symlink_targets(policy.venvs, snap.real_root)
     if policy.link_mode == "symlink":
         plan.warnings.append(
             "uv is configured with link-mode = symlink: environments point into the cache, and "
@@ -638,7 +638,7 @@ def _protect_symlinked_venvs(snap: Snapshot, policy: PrunePolicy, plan: Plan) ->
         plan.kept.append(f"{os.path.basename(a.path)} ({a.package or '?'}): a venv links into it")
 
 
-def _venv_symlink_targets(venvs: Iterable[str], root: str) -> set[str]:
+def venv_symlink_targets(venvs: Iterable[str], root: str) -> set[str]:
     """Archives that the given venvs' files link into (symlink link mode)."""
     archive_dir = os.path.join(os.path.realpath(root), "archive-v0") + os.sep
     found: set[str] = set()

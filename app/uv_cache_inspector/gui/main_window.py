@@ -655,12 +655,14 @@ class MainWindow(QMainWindow):
             return
         from PySide6.QtWidgets import QDialog, QDialogButtonBox
 
-        from uv_cache_inspector.core.plan import delete_plan
+        from uv_cache_inspector.core import operations as ops
         from uv_cache_inspector.gui.views.plan_view import PlanPanel
 
         assert self.diagnosis is not None
         assert self.diagnosis.snapshot is not None
-        plan = delete_plan(self.diagnosis.snapshot, [r.key for r in rows])
+        # The same plan `uvci` would make (core.operations); while uv runs it is made only when
+        # asked for, from the panel's "Go on while uv runs".
+        plan, _ = ops.delete(self.diagnosis.snapshot, [r.key for r in rows])
         dlg = QDialog(self)
         dlg.setWindowTitle("Delete from the cache")
         dlg.resize(760, 380)
@@ -669,6 +671,21 @@ class MainWindow(QMainWindow):
         panel = PlanPanel(runner, dlg)
         panel.set_plan(plan)
         panel.applied.connect(self._after_apply)
+        snap, keys = self.diagnosis.snapshot, [r.key for r in rows]
+
+        def plan_guarded(_token: object) -> Generator[Progress, None, Any]:
+            yield Progress("planning")  # the process sweep runs here, off the GUI thread
+            situation = ops.LockSituation(free=False, own_launcher=False)
+            guarded, guard = ops.delete(snap, keys, situation)
+            return guarded, guard, situation.notice()
+
+        def planned(name: str, result: Any) -> None:
+            if name == "plan":
+                guarded, guard, notice = result
+                panel.set_plan(guarded, guard=guard, notice=notice)
+
+        runner.result.connect(planned)
+        panel.want_while_in_use.connect(lambda: runner.run("plan", plan_guarded))
         lay.addWidget(panel)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dlg)
         buttons.rejected.connect(dlg.reject)

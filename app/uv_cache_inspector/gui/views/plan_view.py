@@ -2,8 +2,11 @@
 
 Used by the Repair and Prune dialogs and by Delete on an entry. Applying runs core.apply in the
 task runner; when uv holds the cache lock nothing happens and the holders are named, with a
-"Try again" button. Actions that need administrator rights go through core.elevate (pkexec on a
-Linux desktop); when that is not possible the exact command is shown to copy.
+"Try again" button and a "Go on while uv runs" button (the dialog plans again, leaving alone
+what running uv processes use: core.inuse). When the only holder is the `uv run` that started
+the app, the plan is made that way from the start, and the notes say so. Actions that need
+administrator rights go through core.elevate (pkexec on a Linux desktop); when that is not
+possible the exact command is shown to copy.
 """
 
 from __future__ import annotations
@@ -57,12 +60,15 @@ def _columns(root: str) -> list[Column[Action]]:
 
 class PlanPanel(QWidget):
     applied = Signal(object)  # the ApplyResult (or a list of results), after a run
+    want_while_in_use = Signal()  # the user chose to go on while uv runs: plan again, guarded
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.runner = runner
         self.plan: Plan | None = None
         self.owner_name = ""
+        self.guard: Any = None  # core.inuse.Guard when acting while uv runs
+        self.notice: str | None = None
         lay = QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         self.summary = QLabel(self)
@@ -104,6 +110,14 @@ class PlanPanel(QWidget):
         self.retry.hide()
         self.retry.clicked.connect(self.apply)
         row.addWidget(self.retry)
+        self.go_on = QPushButton("Go on while uv runs", self)
+        self.go_on.setToolTip(
+            "Free only what no running uv process uses (checked again just before each "
+            "deletion); what is in use is listed and left alone."
+        )
+        self.go_on.hide()
+        self.go_on.clicked.connect(self.want_while_in_use)
+        row.addWidget(self.go_on)
         self.copy = QPushButton("Copy command", self)
         self.copy.hide()
         self.copy.clicked.connect(
@@ -122,9 +136,14 @@ class PlanPanel(QWidget):
         self._results: list[Any] = []
         self._privileged: list[Action] = []
 
-    def set_plan(self, plan: Plan, owner_name: str = "") -> None:
+    def set_plan(
+        self, plan: Plan, owner_name: str = "", guard: Any = None, notice: str | None = None
+    ) -> None:
         self.plan = plan
         self.owner_name = owner_name
+        self.guard = guard
+        self.notice = notice
+        self.go_on.hide()
         self.model.columns = _columns(plan.root)
         self.model.set_items(plan.ordered())
         self.table.resizeColumnsToContents()
@@ -133,7 +152,8 @@ class PlanPanel(QWidget):
         header.setStretchLastSection(False)
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.summary.setText(plan.summary())
-        notes = [f"Warning: {w}" for w in plan.warnings] + [f"Kept: {k}" for k in plan.kept]
+        notes = [notice] if notice else []
+        notes += [f"Warning: {w}" for w in plan.warnings] + [f"Kept: {k}" for k in plan.kept]
         admin = [a for a in plan.actions if a.needs_privilege]
         if admin:
             notes.append(
@@ -150,18 +170,24 @@ class PlanPanel(QWidget):
     def apply(self) -> None:
         if self.plan is None:
             return
+        from uv_cache_inspector.core import operations as ops
         from uv_cache_inspector.core.apply import apply
 
         plan = self.plan
-        euid = os.geteuid() if hasattr(os, "geteuid") else 0
-        mine = {a.path for a in plan.actions if not (a.needs_privilege and euid != 0)}
-        self._privileged = [a for a in plan.actions if a.needs_privilege and euid != 0]
+        mine, self._privileged = ops.split_privileged(plan)
+        guard = self.guard
         self.apply_button.setEnabled(False)
         self.retry.hide()
+        self.go_on.hide()
         self.progress.show()
         self.progress.setRange(0, max(1, len(mine)))
         self.status.setText("Working…")
-        self.runner.run("apply", lambda token: apply(plan, cancel=token, only=mine))
+        self.runner.run(
+            "apply",
+            lambda token: apply(
+                plan, cancel=token, only=mine, while_in_use=guard is not None, guard=guard
+            ),
+        )
 
     def _on_progress(self, name: str, p: Progress) -> None:
         if name == "apply":
@@ -222,22 +248,11 @@ class PlanPanel(QWidget):
 
     def _elevated(self, stdout: str) -> list[Any]:
         """Results of the privileged actions, from the helper's JSON output ("" if it failed)."""
-        import json
+        from uv_cache_inspector.core import operations as ops
 
-        from uv_cache_inspector.core.apply import ActionResult
-
-        try:
-            done = {a["path"] for a in json.loads(stdout).get("actions", []) if a["done"]}
-        except ValueError:
-            done = set()
-        return [
-            ActionResult(
-                a,
-                done=a.path in done,
-                error=None if a.path in done else "the administrator step was cancelled or failed",
-            )
-            for a in self._privileged
-        ]
+        return ops.elevated_results(
+            self._privileged, stdout, "the administrator step was cancelled or failed"
+        )
 
     def _on_error(self, name: str, exc: object, tb: str) -> None:
         if name == "elevate":
@@ -249,10 +264,12 @@ class PlanPanel(QWidget):
         if isinstance(exc, CacheInUseError):
             who = ", ".join(exc.holders) or "another uv process"
             self.status.setText(
-                f"uv is using this cache right now ({who}). Nothing was changed."
-                " Try again when it is done."
+                f"uv is using this cache right now ({who}). Nothing was changed. Try again "
+                "when it is done, or go on while it runs: what running uv processes use is "
+                "left alone."
             )
             self.retry.show()
+            self.go_on.show()
             self.apply_button.setEnabled(True)
         elif isinstance(exc, CancelledError):
             self.status.setText("Cancelled. What was done so far is in the journal.")

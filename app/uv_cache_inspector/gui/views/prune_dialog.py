@@ -21,9 +21,10 @@ from PySide6.QtWidgets import (
 )
 
 from uv_cache_inspector.core import fmt
+from uv_cache_inspector.core import operations as ops
 from uv_cache_inspector.core.layout import BucketSet
 from uv_cache_inspector.core.model import Progress, Snapshot
-from uv_cache_inspector.core.plan import Plan, PrunePolicy, prune_plan
+from uv_cache_inspector.core.plan import Plan
 from uv_cache_inspector.gui.tasks import TaskRunner
 from uv_cache_inspector.gui.views.plan_view import PlanPanel
 
@@ -53,6 +54,9 @@ class PruneDialog(QDialog):
         self.bucket_set = bucket_set
         self.runner = TaskRunner(self)
         self.full: Plan | None = None
+        self.guard: Any = None
+        self.notice: str | None = None
+        self.while_in_use = False
         lay = QVBoxLayout(self)
         intro = QLabel(
             "By default this removes exactly what `uv cache prune` would. Untick a "
@@ -96,17 +100,19 @@ class PruneDialog(QDialog):
         form.addRow(self.preview)
         lay.addWidget(opts)
         self.panel = PlanPanel(self.runner, self)
+        self.panel.want_while_in_use.connect(self._go_on_while_in_use)
         lay.addWidget(self.panel, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
         self.boxes: dict[str, QCheckBox] = {}
         self.runner.result.connect(self._on_plan)
+        self.runner.error.connect(self._on_plan_error)
         self.error = QLabel(self)
         lay.addWidget(self.error)
         self.recompute()
 
-    def policy(self) -> PrunePolicy:
+    def policy(self) -> ops.PruneOptions:
         packages = tuple(p.strip() for p in self.packages.text().split(",") if p.strip())
         max_size = None
         if self.use_size.isChecked():
@@ -115,27 +121,42 @@ class PruneDialog(QDialog):
                 self.error.setText("")
             except ValueError:
                 self.error.setText("The size budget must look like 500M or 20G.")
-        return PrunePolicy(
+        # The same options `uvci prune` takes, resolved by the same code (core.operations):
+        # the active venv and uv's link mode are protected here exactly as on the command line.
+        return ops.PruneOptions(
             ci=self.ci.isChecked() and not packages,
             packages=packages,
             older_than_days=self.age.value() if self.use_age.isChecked() else None,
             max_size=max_size if not packages else None,
+            while_in_use=self.while_in_use,
         )
 
     def recompute(self) -> None:
         policy = self.policy()
         snap, bs = self.snapshot, self.bucket_set
 
-        def make(_token: object) -> Generator[Progress, None, Plan]:
+        def make(_token: object) -> Generator[Progress, None, Any]:
             yield Progress("planning")
-            return prune_plan(snap, bs, policy)
+            situation = ops.lock_situation(snap.real_root)
+            plan, guard = ops.prune(snap, bs, policy, situation)
+            return plan, guard, situation.notice()
 
         self.panel.summary.setText("Working out the plan…")
         self.runner.run("plan", make)
 
-    def _on_plan(self, name: str, plan: Any) -> None:
+    def _on_plan_error(self, name: str, exc: object, _tb: str) -> None:
+        if name == "plan":
+            self.panel.summary.setText("")
+            self.error.setText(str(exc))
+
+    def _go_on_while_in_use(self) -> None:
+        self.while_in_use = True
+        self.recompute()
+
+    def _on_plan(self, name: str, planned: Any) -> None:
         if name != "plan":
             return
+        plan, self.guard, self.notice = planned
         self.full = plan
         for box in self.boxes.values():
             box.deleteLater()
@@ -173,4 +194,4 @@ class PruneDialog(QDialog):
             kept=self.full.kept,
             uv_version=self.full.uv_version,
         )
-        self.panel.set_plan(plan)
+        self.panel.set_plan(plan, guard=self.guard, notice=self.notice)

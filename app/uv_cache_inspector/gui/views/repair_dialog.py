@@ -9,23 +9,9 @@ from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QW
 
 from uv_cache_inspector.core.diagnose import Diagnosis
 from uv_cache_inspector.core.model import Finding, Progress
-from uv_cache_inspector.core.plan import Plan
+from uv_cache_inspector.core.operations import REPAIRABLE  # one list, for CLI and app
 from uv_cache_inspector.gui.tasks import TaskRunner
 from uv_cache_inspector.gui.views.plan_view import PlanPanel
-
-REPAIRABLE = frozenset(
-    {
-        "foreign-owner",
-        "permission-denied",
-        "shared-cache-permissions",
-        "orphaned-tmp",
-        "dangling-link",
-        "absolute-links",
-        "link-outside-cache",
-        "incomplete-archive",
-        "corrupt-entry",
-    }
-)
 
 
 class RepairDialog(QDialog):
@@ -56,25 +42,31 @@ class RepairDialog(QDialog):
         chosen = [f for f in (findings or diagnosis.findings) if f.code in REPAIRABLE]
         self.runner.result.connect(self._on_plan)
         self.panel.summary.setText("Working out the plan…")
-
-        def make(_token: object) -> Generator[Progress, None, Plan]:
-            from uv_cache_inspector.core.access import is_shared
-            from uv_cache_inspector.core.plan import repair_plan
-
-            yield Progress("planning")
-            root_owner = diagnosis.inputs.quick.root_node.owner
-            return repair_plan(
-                diagnosis.snapshot,
-                chosen,
-                user.uid,
-                user.gid,
-                diagnosis.inputs.quick.real_root,
-                shared_gid=root_owner.gid if is_shared(root_owner) else None,
-            )
-
+        self._diagnosis = diagnosis
+        self._chosen = chosen
+        self._while_in_use = False
+        self.panel.want_while_in_use.connect(self._go_on_while_in_use)
         self._user_name = user.name
+        self._plan()
+
+    def _plan(self) -> None:
+        from uv_cache_inspector.core import operations as ops
+
+        diagnosis, chosen, while_in_use = self._diagnosis, self._chosen, self._while_in_use
+
+        def make(_token: object) -> Generator[Progress, None, Any]:
+            yield Progress("planning")
+            situation = ops.lock_situation(diagnosis.inputs.quick.real_root)
+            plan, guard = ops.repair(diagnosis, chosen, situation, while_in_use)
+            return plan, guard, situation.notice()
+
         self.runner.run("plan", make)
 
-    def _on_plan(self, name: str, plan: Any) -> None:
+    def _go_on_while_in_use(self) -> None:
+        self._while_in_use = True
+        self._plan()
+
+    def _on_plan(self, name: str, planned: Any) -> None:
         if name == "plan":
-            self.panel.set_plan(plan, self._user_name)
+            plan, guard, notice = planned
+            self.panel.set_plan(plan, self._user_name, guard=guard, notice=notice)
