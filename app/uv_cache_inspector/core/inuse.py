@@ -180,6 +180,11 @@ def _inspect(proc: object, root: str, who: str, out: Sweep) -> None:
     except (psutil.Error, OSError):
         return  # gone meanwhile
     argv0 = cmd[0] if cmd else ""
+    if argv0 and not os.path.isabs(argv0) and os.sep not in argv0:
+        # `uvx` starts `python` through PATH, whose first entry is the environment's bin/.
+        import shutil
+
+        argv0 = shutil.which(argv0, path=env.get("PATH", "")) or argv0
     paths.extend(p for p in (exe, argv0) if p)
     name = os.path.basename(argv0).lower()
     if name in UV_NAMES and exe:
