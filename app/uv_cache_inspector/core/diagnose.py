@@ -326,6 +326,7 @@ def _permission_findings(inp: Inputs) -> Iterable[Finding]:
     user = inp.user
     reported: list[str] = []
     owners = {c.path: c.owner for c in _candidates(inp)}
+    hardlink_rule = _hardlinks_need_ownership()
     for cand in _candidates(inp):
         if any(cand.path == r or cand.path.startswith(r + os.sep) for r in reported):
             continue
@@ -337,16 +338,23 @@ def _permission_findings(inp: Inputs) -> Iterable[Finding]:
         sticky = parent is not None and rel and sticky_blocks(parent, cand.owner, user)
         denied_need = bool(need) and not may(cand.owner, user, need)
         denied_cleanup = bool(cleanup) and not may(cand.owner, user, cleanup)
-        if not (denied_need or denied_cleanup or sticky):
+        no_link = not denied_need and _cannot_hardlink(rel, cand, user, hardlink_rule)
+        if not (denied_need or denied_cleanup or sticky or no_link):
             continue
         reported.append(cand.path)
         foreign = cand.owner.uid != user.uid
         code = "foreign-owner" if foreign else "permission-denied"
-        severity = ERROR if (denied_need or (sticky and need)) else WARNING
+        severity = ERROR if (denied_need or no_link or (sticky and need)) else WARNING
         want = need if denied_need else (cleanup or "w")
         name = inp.short(cand.path) or "the cache directory"
         why = explain_denial(cand.path, cand.owner, user, want)
-        if denied_need:
+        if no_link:
+            effect = (
+                "uv cannot hard-link its files into environments: Linux lets a user hard-link "
+                "only files they own or may write (fs.protected_hardlinks=1), so installs fail "
+                'with "failed to hardlink file … Operation not permitted (os error 1)"'
+            )
+        elif denied_need:
             effect = _consequence(need, rel)
         elif sticky:
             effect = "the directory above is sticky, so uv cannot replace or remove it"
@@ -375,6 +383,32 @@ def _permission_findings(inp: Inputs) -> Iterable[Finding]:
             needs=want,
             what=what,
         )
+
+
+def _hardlinks_need_ownership() -> bool:
+    """uv links files out of the cache (link mode hardlink, uv's default on Linux) and the
+    kernel protects hard links (fs.protected_hardlinks=1): a user may hard-link only files they
+    own or may read and write."""
+    from uv_cache_inspector.core.location import setting
+
+    mode, _ = setting("link-mode", env_var="UV_LINK_MODE")
+    if mode not in (None, "hardlink"):
+        return False
+    try:
+        with open("/proc/sys/fs/protected_hardlinks", encoding="ascii") as fh:
+            return fh.read().strip() == "1"
+    except OSError:
+        return False
+
+
+def _cannot_hardlink(rel: tuple[str, ...], cand: _Candidate, user: UvUser, rule: bool) -> bool:
+    """A file inside an unpacked archive (or a folder whose files below share its owner) that
+    the user may not hard-link under the kernel's protection."""
+    if not rule or len(rel) < 2 or rel[0] != "archive-v0" or cand.owner.uid == user.uid:
+        return False
+    if cand.owner.is_dir:
+        return cand.files > 0  # its files have this owner too (a mark covers what it holds)
+    return not may(cand.owner, user, "rw")
 
 
 def rule_shared_cache(inp: Inputs) -> Iterable[Finding]:
