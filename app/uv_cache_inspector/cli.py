@@ -202,6 +202,12 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="an environment to protect (symlink link mode); repeatable",
     )
+    p.add_argument("--plan", metavar="FILE", help=argparse.SUPPRESS)  # the privileged helper
+    p.add_argument(
+        "--no-elevate",
+        action="store_true",
+        help="never ask for administrator rights; print the command instead",
+    )
     p.set_defaults(func=cmd_prune)
 
     p = add("watch", "stream changes in the cache as they happen (until interrupted)")
@@ -777,6 +783,7 @@ def _report_results(
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
+    from uv_cache_inspector.core import elevate
     from uv_cache_inspector.core import operations as ops
     from uv_cache_inspector.core.apply import check_target
     from uv_cache_inspector.core.fmt import parse_size
@@ -806,31 +813,76 @@ def cmd_prune(args: argparse.Namespace) -> int:
         ),
         ProgressLine(),
     )
-    plan, guard = ops.prune(snap, ctx.bucket_set(), options, None if args.force else situation)
+    if args.plan:  # the privileged helper: only what a fresh plan of its own also wants
+        plan, guard = elevate.intersect(_load_plan(args.plan), _fresh_prune(snap, ctx, args)), None
+    else:
+        plan, guard = ops.prune(snap, ctx.bucket_set(), options, None if args.force else situation)
     notice = None if args.force else situation.notice()
     if notice and not args.json:
         print(notice)
+    mine, privileged = ops.split_privileged(plan)
     if not args.yes:
         if args.json:
             emit_json(_result_json(plan, [], dry_run=True, extra={"while_in_use": notice}))
         else:
             _print_plan(plan, args.verbose)
-            if plan.actions:
+            if privileged:
+                print(
+                    f"{len(privileged)} action(s) need administrator rights: `uvci prune "
+                    "--yes` asks for them."
+                )
+            elif plan.actions:
                 print("Run `uvci prune --yes` (with the same options) to apply it.")
         return EXIT_OK
-    result = _apply(plan, args, guard=guard)
+    result = _apply(plan, args, only=mine, guard=guard)
+    results = list(result.results)
+    extra: dict[str, Any] = {"journal": result.journal, "while_in_use": result.while_in_use}
+    if privileged:
+        me = _me()
+        results += _elevated(plan, privileged, me, args, extra)
     if args.json:
-        emit_json(
-            _result_json(
-                plan,
-                result.results,
-                dry_run=False,
-                extra={"journal": result.journal, "while_in_use": result.while_in_use},
-            )
-        )
+        emit_json(_result_json(plan, results, dry_run=False, extra=extra))
     else:
-        _report_results(result.results, result.journal, plan.kept, result.journal_error)
-    return EXIT_FINDINGS if result.failed else EXIT_OK
+        _report_results(results, result.journal, plan.kept, result.journal_error)
+    return EXIT_FINDINGS if any(not r.done for r in results) else EXIT_OK
+
+
+def _load_plan(path: str) -> Any:
+    from uv_cache_inspector.core.plan import Plan
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return Plan.load(fh.read())
+    except OSError as exc:
+        raise UsageError(f"--plan {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"--plan {path}: not a plan file") from None
+
+
+def _fresh_prune(snap: Any, ctx: Any, args: argparse.Namespace) -> Any:
+    """What this process would plan itself for the saved plan's request (a Delete of chosen
+    rows, or a prune with the saved options)."""
+    from uv_cache_inspector.core import operations as ops
+
+    saved = _load_plan(args.plan)
+    chosen = saved.policy.get("delete")
+    if isinstance(chosen, list):
+        return ops.delete(snap, [str(p) for p in chosen])[0]
+    pol = saved.policy
+    fresh_options = ops.PruneOptions(
+        ci=bool(pol.get("ci")),
+        packages=tuple(pol.get("packages") or ()),
+        older_than_days=pol.get("older_than_days"),
+        max_size=pol.get("max_size"),
+        venvs=tuple(args.venv),
+    )
+    return ops.prune(snap, ctx.bucket_set(), fresh_options)[0]
+
+
+def _me() -> Any:
+    from uv_cache_inspector.core.access import resolve_user
+
+    return resolve_user(None)
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
@@ -909,14 +961,21 @@ def _elevated(
     from uv_cache_inspector.core.apply import ActionResult
     from uv_cache_inspector.core.plan import Plan
 
-    sub = Plan(plan.root, "repair", privileged, for_uid=user.uid, uv_version=plan.uv_version)
+    sub = Plan(
+        plan.root,
+        plan.kind,
+        privileged,
+        for_uid=user.uid,
+        uv_version=plan.uv_version,
+        policy=plan.policy,
+    )
     method = "none" if args.no_elevate else elevate.choose()
-    paste = elevate.paste_command(plan.root, user.name)
     extra["elevation"] = method
     if method == "none":
+        paste = elevate.paste_for(sub, user.name, user.uid)
         extra["paste_command"] = paste
         if not args.json:
-            print("Some fixes need administrator rights. Run:")
+            print("Some actions need administrator rights. Run:")
             print(f"  {paste}")
         return [
             ActionResult(a, error=f"needs administrator rights: run `{paste}`") for a in privileged

@@ -99,3 +99,46 @@ def test_root_owned_inside_an_archive(what, nobody_cache, user_venv, unprivilege
     doctor = unprivileged.uvci("doctor", "--json", "--cache-dir", str(cache))
     findings = json.loads(doctor.stdout)["findings"]
     assert not [f for f in findings if f["severity"] == "error"], findings
+
+
+def test_prune_and_delete_never_leave_half_done_work(nobody_cache, unprivileged, uvr, world_tmp):
+    """A root-owned archive-v0 (issue 12, item 6): what needs administrator rights is marked,
+    a link goes only with its archive, and the printed command does exactly that part."""
+    cache = nobody_cache
+    os.chown(cache / "archive-v0", 0, 0)
+    links_before = sorted(str(p) for p in cache.rglob("*") if p.is_symlink())
+    proc = unprivileged.uvci("prune", "--yes", "--no-elevate", "--json", "--cache-dir", str(cache))
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    data = json.loads(proc.stdout)
+    undone = [a for a in data["actions"] if not a["done"]]
+    assert undone and all(a["needs_privilege"] for a in undone)
+    assert all("administrator" in (a["error"] or "") for a in undone)
+    # No link was removed whose archive is still there.
+    for link in links_before:
+        if not os.path.lexists(link):
+            raise AssertionError(f"{link} removed")
+    paste = data["paste_command"]
+    assert paste.startswith("sudo ") and "--plan" in paste
+
+    # Delete of one archive (the app's Delete), planned as the user: link and archive together.
+    archive = next(p for p in (cache / "archive-v0").iterdir() if p.is_dir())
+    code = (
+        "import json, sys\n"
+        "from uv_cache_inspector.core.scan import run_scan\n"
+        "from uv_cache_inspector.core import operations as ops\n"
+        "snap = run_scan(sys.argv[1])\n"
+        "plan, _ = ops.delete(snap, [sys.argv[2]])\n"
+        "print(json.dumps([[a.path, a.needs_privilege] for a in plan.actions]))\n"
+    )
+    out = unprivileged.run([unprivileged.python, "-c", code, str(cache), str(archive)])
+    assert out.returncode == 0, out.stderr
+    actions = json.loads(out.stdout)
+    assert actions and all(admin for _path, admin in actions), actions
+
+    # The pasted command, run as root for that user, does the rest; uv works after it.
+    argv = paste.split()[1:]
+    helper = uvci(*argv[1:], env={"SUDO_UID": "65534"})
+    assert helper.returncode == 0, helper.stdout + helper.stderr
+    doctor = unprivileged.uvci("doctor", "--json", "--cache-dir", str(cache))
+    codes = {f["code"] for f in json.loads(doctor.stdout)["findings"]}
+    assert "dangling-link" not in codes

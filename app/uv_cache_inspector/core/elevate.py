@@ -43,15 +43,43 @@ def uvci_command() -> list[str]:
     return [sys.executable, "-m", "uv_cache_inspector"]
 
 
-def paste_command(root: str, owner: str) -> str:
-    """What to type when no elevation is possible."""
+def paste_command(root: str, owner: str, kind: str = "repair", extra: tuple[str, ...] = ()) -> str:
+    """What to type when no elevation is possible: the same operation, run as administrator
+    (it plans afresh, so it does what the plan shown does and no more)."""
     uvci = shutil.which("uvci") or "uvci"
+    sub = "prune" if kind == "prune" else "repair"
+    owner_args = ["--owner", owner] if sub == "repair" else []
     if sys.platform == "win32":
-        return f'(as administrator) {uvci} repair --cache-dir "{root}" --owner {owner} --yes'
-    return (
-        f"sudo {shlex.quote(uvci)} repair --cache-dir {shlex.quote(root)} --owner "
-        f"{shlex.quote(owner)} --yes"
-    )
+        rest = " ".join([*owner_args, *extra])
+        return f'(as administrator) {uvci} {sub} --cache-dir "{root}" {rest} --yes'.replace(
+            "  ", " "
+        )
+    words = [uvci, sub, "--cache-dir", root, *owner_args, *extra, "--yes"]
+    return "sudo " + " ".join(shlex.quote(w) for w in words)
+
+
+def paste_for(plan: Plan, owner: str, owner_uid: int) -> str:
+    """The command to paste for exactly this plan's privileged part: the plan is kept in the
+    user's state directory, and the helper applies what a fresh plan also wants, nothing more
+    (a bare `sudo uvci prune` would also do what was not shown)."""
+    from platformdirs import user_state_dir
+
+    folder = os.path.join(user_state_dir("uv-cache-inspector", appauthor=False), "plans")
+    try:
+        os.makedirs(folder, exist_ok=True)
+        fd, path = tempfile.mkstemp(prefix=f"{plan.kind}-", suffix=".json", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(plan.dump())
+        os.chmod(path, 0o644)
+    except OSError:
+        return paste_command(plan.root, owner, plan.kind)
+    args = _helper_args(plan.kind, path, plan.root, owner_uid)
+    if "--owner" in args:
+        args[args.index("--owner") + 1] = owner  # a name reads better than a uid
+    words = [shutil.which("uvci") or "uvci", *args]
+    if sys.platform == "win32":
+        return "(as administrator) " + subprocess.list2cmdline(words)
+    return "sudo " + " ".join(shlex.quote(w) for w in words)
 
 
 def choose(env: Mapping[str, str] | None = None, interactive: bool | None = None) -> str:
@@ -79,19 +107,20 @@ def save_plan(plan: Plan) -> str:
     return path
 
 
-def command(method: str, plan_file: str, root: str, owner_uid: int) -> list[str]:
-    args = [
-        *uvci_command(),
-        "repair",
-        "--cache-dir",
-        root,
-        "--plan",
-        plan_file,
-        "--owner",
-        str(owner_uid),
-        "--yes",
-        "--json",
-    ]
+def _helper_args(kind: str, plan_file: str, root: str, owner_uid: int) -> list[str]:
+    """The privileged helper: `uvci repair|prune --plan FILE`. It applies only what a fresh
+    plan of its own, for the same user and options, also wants (`intersect`)."""
+    sub = "prune" if kind == "prune" else "repair"
+    args = [sub, "--cache-dir", root, "--plan", plan_file]
+    if sub == "repair":
+        args += ["--owner", str(owner_uid)]
+    return [*args, "--yes"]
+
+
+def command(
+    method: str, plan_file: str, root: str, owner_uid: int, kind: str = "repair"
+) -> list[str]:
+    args = [*uvci_command(), *_helper_args(kind, plan_file, root, owner_uid), "--json"]
     if method == "pkexec":
         return ["pkexec", *args]
     if method == "sudo":
@@ -108,9 +137,9 @@ def run(plan: Plan, method: str, owner_uid: int) -> subprocess.CompletedProcess[
     path = save_plan(plan)
     try:
         if method == "uac":  # pragma: no cover - Windows only
-            return _run_uac(path, plan.root, owner_uid)
+            return _run_uac(path, plan.root, owner_uid, plan.kind)
         return subprocess.run(
-            command(method, path, plan.root, owner_uid),
+            command(method, path, plan.root, owner_uid, plan.kind),
             capture_output=True,
             text=True,
             check=False,
@@ -124,24 +153,12 @@ def run(plan: Plan, method: str, owner_uid: int) -> subprocess.CompletedProcess[
 
 
 def _run_uac(
-    path: str, root: str, owner_uid: int
+    path: str, root: str, owner_uid: int, kind: str = "repair"
 ) -> subprocess.CompletedProcess[str]:  # pragma: no cover
     import ctypes
 
     args = uvci_command()
-    params = subprocess.list2cmdline(
-        [
-            *args[1:],
-            "repair",
-            "--cache-dir",
-            root,
-            "--plan",
-            path,
-            "--owner",
-            str(owner_uid),
-            "--yes",
-        ]
-    )
+    params = subprocess.list2cmdline([*args[1:], *_helper_args(kind, path, root, owner_uid)])
     rc = ctypes.windll.shell32.ShellExecuteW(None, "runas", args[0], params, None, 0)  # type: ignore[attr-defined]
     return subprocess.CompletedProcess(args, 0 if rc > 32 else 1, "", "")
 

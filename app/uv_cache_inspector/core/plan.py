@@ -21,7 +21,7 @@ import json
 import os
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from uv_cache_inspector.core import fmt
@@ -252,7 +252,7 @@ def _delete(
         kind="delete",
         path=path,
         bytes=max(0, logical - shared),
-        needs_privilege=False,
+        needs_privilege=_needs_admin_to_remove(snap, path, exp.kind == "dir"),
         reason=reason,
         category=category,
         step=step,
@@ -262,6 +262,29 @@ def _delete(
         recursive=exp.kind == "dir",
         package=archive.package if archive else None,
         version=archive.version if archive else None,
+    )
+
+
+def _needs_admin_to_remove(snap: Snapshot, path: str, is_dir: bool) -> bool:
+    """This process may not remove `path`: its folder is not writable for us, or (a folder)
+    something below belongs to another user (we can open up only what we own). Root may."""
+    euid = os.geteuid() if hasattr(os, "geteuid") else -1
+    if euid in (0, -1):
+        return False
+    parent = os.path.dirname(path)
+    if not os.access(parent, os.W_OK | os.X_OK, follow_symlinks=False):
+        return True
+    if not is_dir:
+        return False
+    try:
+        if os.lstat(path).st_uid != euid and not os.access(path, os.W_OK | os.X_OK):
+            return True
+    except OSError:
+        return False
+    prefix = path.rstrip(os.sep) + os.sep
+    return any(
+        m.owner is not None and m.owner.uid != euid and m.path.startswith(prefix)
+        for m in snap.marks
     )
 
 
@@ -326,7 +349,27 @@ def prune_plan(snap: Snapshot, bs: BucketSet, policy: PrunePolicy | None = None)
         if policy.older_than_days is not None or policy.max_size is not None:
             _evict(snap, policy, plan)
     _protect_symlinked_venvs(snap, policy, plan)
+    _tie_links_to_archives(snap, plan)
     return plan
+
+
+def _tie_links_to_archives(snap: Snapshot, plan: Plan) -> None:
+    """A link is removed only by the step that can remove what it names too: when an archive's
+    removal needs administrator rights, so does the removal of every planned link to it (else
+    the user's own pass removes the link and leaves the archive, issue 12 item 6)."""
+    admin_archives = {
+        os.path.basename(a.path)
+        for a in plan.actions
+        if a.kind == "delete" and a.step == "archive" and a.needs_privilege
+    }
+    if not admin_archives:
+        return
+    naming = [e for e in snap.entries if e.archive_id in admin_archives]
+    for i, a in enumerate(plan.actions):
+        if a.kind != "delete" or a.step == "archive" or a.needs_privilege:
+            continue
+        if any(e.path == a.path or e.path.startswith(a.path + os.sep) for e in naming):
+            plan.actions[i] = replace(a, needs_privilege=True)
 
 
 def _add(plan: Plan, action: Action | None, done: set[str]) -> None:
@@ -468,20 +511,21 @@ def _remove_archives_with_links(
         if e.archive_id:
             by_archive.setdefault(e.archive_id, []).append(e)
     for a in archives:
+        target = _delete(
+            snap, a.path, f"{why}: {_archive_label(a)}", category, "archive", archive=a
+        )
+        admin = target is not None and target.needs_privilege
         for e in by_archive.get(a.id, []):
             for path in _entry_files(e):
-                _add(
-                    plan,
-                    _delete(
-                        snap, path, f"link to an archive being removed ({why})", category, "link"
-                    ),
-                    done,
+                link = _delete(
+                    snap, path, f"link to an archive being removed ({why})", category, "link"
                 )
-        _add(
-            plan,
-            _delete(snap, a.path, f"{why}: {_archive_label(a)}", category, "archive", archive=a),
-            done,
-        )
+                if link is not None and admin:
+                    # A link is removed only by the step that can remove its archive too
+                    # (issue 12 item 6: a Delete that removed the link and left the archive).
+                    link = replace(link, needs_privilege=True)
+                _add(plan, link, done)
+        _add(plan, target, done)
 
 
 def _evict(snap: Snapshot, policy: PrunePolicy, plan: Plan) -> None:
@@ -820,7 +864,9 @@ def buckets_of(snap: Snapshot) -> BucketSet:
 def delete_plan(snap: Snapshot, paths: Sequence[str]) -> Plan:
     """Remove chosen rows: an archive goes with the links that name it (links first, so uv
     never sees an entry without its archive); a link or a temporary folder goes alone."""
-    plan = Plan(snap.real_root, "prune", [], uv_version=snap.uv_version)
+    plan = Plan(
+        snap.real_root, "prune", [], uv_version=snap.uv_version, policy={"delete": list(paths)}
+    )
     done: set[str] = set()
     archives = {a.path: a for a in snap.archives}
     entries = {e.path: e for e in snap.entries}

@@ -225,10 +225,13 @@ class PlanPanel(QWidget):
         assert self.plan is not None
         uid = self.plan.for_uid if self.plan.for_uid is not None else os.getuid()
         method = elevate.choose(interactive=False)
+        sub = Plan(
+            self.plan.root, self.plan.kind, self._privileged, for_uid=uid, policy=self.plan.policy
+        )
         if method == "none":
-            self.paste.setPlainText(
-                elevate.paste_command(self.plan.root, self.owner_name or str(uid))
-            )
+            # Exactly this plan's privileged part (a saved plan), never a bare `sudo uvci ...`
+            # that would also do what was not shown.
+            self.paste.setPlainText(elevate.paste_for(sub, self.owner_name or str(uid), uid))
             self.paste.show()
             self.copy.show()
             self._results += [
@@ -236,7 +239,6 @@ class PlanPanel(QWidget):
                 for a in self._privileged
             ]
             return False
-        sub = Plan(self.plan.root, self.plan.kind, self._privileged, for_uid=uid)
         self.status.setText("Waiting for administrator rights…")
 
         def run(_token: object) -> Generator[Progress, None, Any]:
