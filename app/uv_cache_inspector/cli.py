@@ -856,12 +856,14 @@ def _elevated(
 
     sub = Plan(plan.root, "repair", privileged, for_uid=user.uid, uv_version=plan.uv_version)
     method = "none" if args.no_elevate else elevate.choose()
-    paste = elevate.paste_command(plan.root, user.name)
     extra["elevation"] = method
     if method == "none":
+        # Exactly the actions left undone, saved: not a fresh repair that could do more.
+        paste = elevate.paste_command(plan.root, user.name, elevate.save_plan(sub))
         extra["paste_command"] = paste
         if not args.json:
-            print("Some fixes need administrator rights. Run:")
+            why = "--no-elevate was given" if args.no_elevate else elevate.why_no_prompt()
+            print(f"Some fixes need administrator rights ({why}). Run:")
             print(f"  {paste}")
         return [
             ActionResult(a, error=f"needs administrator rights: run `{paste}`") for a in privileged

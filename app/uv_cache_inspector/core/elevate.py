@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from uv_cache_inspector.core.errors import UsageError
@@ -43,15 +43,54 @@ def uvci_command() -> list[str]:
     return [sys.executable, "-m", "uv_cache_inspector"]
 
 
-def paste_command(root: str, owner: str) -> str:
-    """What to type when no elevation is possible."""
-    uvci = shutil.which("uvci") or "uvci"
-    if sys.platform == "win32":
-        return f'(as administrator) {uvci} repair --cache-dir "{root}" --owner {owner} --yes'
-    return (
-        f"sudo {shlex.quote(uvci)} repair --cache-dir {shlex.quote(root)} --owner "
-        f"{shlex.quote(owner)} --yes"
-    )
+def paste_command(
+    root: str,
+    owner: str,
+    plan_file: str | None = None,
+    *,
+    which: Callable[[str], str | None] = shutil.which,
+    platform: str = sys.platform,
+) -> str:
+    """What to type when no elevation is possible.
+
+    With `plan_file` (a plan saved by save_plan) the command applies that plan and nothing else
+    (the privileged side still checks it against a fresh one); without, a whole repair. Where
+    sudo is not installed, `su -c` runs it as root."""
+    uvci = which("uvci") or "uvci"
+    plan = ["--plan", plan_file] if plan_file else []
+    if platform == "win32":
+        extra = f' --plan "{plan_file}"' if plan_file else ""
+        return f'(as administrator) {uvci} repair --cache-dir "{root}"{extra} --owner {owner} --yes'
+    args = [uvci, "repair", "--cache-dir", root, *plan, "--owner", owner, "--yes"]
+    command = " ".join(shlex.quote(a) for a in args)
+    if which("sudo") is None:
+        return f"su -c {shlex.quote(command)}"
+    return f"sudo {command}"
+
+
+def why_no_prompt(
+    env: Mapping[str, str] | None = None,
+    *,
+    which: Callable[[str], str | None] = shutil.which,
+    platform: str = sys.platform,
+) -> str:
+    """Why choose() found no way to ask for a password here, in a sentence."""
+    env = os.environ if env is None else env
+    if platform == "darwin":
+        return "osascript, which asks macOS for an administrator password, was not found"
+    graphical = bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+    pkexec, sudo = which("pkexec"), which("sudo")
+    if graphical and pkexec is None:
+        why = "pkexec (polkit), which asks for the password in a window, is not installed"
+    elif not graphical:
+        why = "there is no graphical session for pkexec to ask for a password in"
+    else:
+        why = "no password prompt is possible here"
+    if sudo is None:
+        why += ", and neither is sudo: run the command as root (su asks for root's password)"
+    else:
+        why += "; sudo asks in a terminal"
+    return why
 
 
 def choose(env: Mapping[str, str] | None = None, interactive: bool | None = None) -> str:

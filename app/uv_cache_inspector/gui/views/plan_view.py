@@ -135,10 +135,22 @@ class PlanPanel(QWidget):
         self.summary.setText(plan.summary())
         notes = [f"Warning: {w}" for w in plan.warnings] + [f"Kept: {k}" for k in plan.kept]
         admin = [a for a in plan.actions if a.needs_privilege]
-        if admin:
-            notes.append(
-                f"{len(admin)} action(s) need administrator rights; you will be asked for them."
-            )
+        euid = os.geteuid() if hasattr(os, "geteuid") else 0
+        if admin and euid != 0:
+            from uv_cache_inspector.core import elevate
+
+            n = fmt.plural(len(admin), "action")
+            if elevate.choose(interactive=False) == "none":
+                notes.append(
+                    f"{n} {'needs' if len(admin) == 1 else 'need'} administrator rights, and "
+                    f"no password prompt can open: {elevate.why_no_prompt()}. Apply does the "
+                    "rest, then shows the command that does exactly these."
+                )
+            else:
+                notes.append(
+                    f"{n} {'needs' if len(admin) == 1 else 'need'} administrator rights; "
+                    "you will be asked for them."
+                )
         self.notes.setText("\n".join(notes))
         self.apply_button.setEnabled(bool(plan.actions))
         self.apply_button.setText("Apply with administrator rights…" if admin else "Apply")
@@ -199,9 +211,18 @@ class PlanPanel(QWidget):
         assert self.plan is not None
         uid = self.plan.for_uid if self.plan.for_uid is not None else os.getuid()
         method = elevate.choose(interactive=False)
+        sub = Plan(self.plan.root, self.plan.kind, self._privileged, for_uid=uid)
         if method == "none":
+            # The command applies the saved plan of exactly the actions shown as needing
+            # administrator rights: not a fresh repair, which could do more than was shown.
+            saved = elevate.save_plan(sub)
+            n = fmt.plural(len(self._privileged), "action")
+            self.notes.setText(
+                f"No password prompt: {elevate.why_no_prompt()}. In a terminal, this command "
+                f"does the {n} marked “administrator” above, and nothing else:"
+            )
             self.paste.setPlainText(
-                elevate.paste_command(self.plan.root, self.owner_name or str(uid))
+                elevate.paste_command(self.plan.root, self.owner_name or str(uid), saved)
             )
             self.paste.show()
             self.copy.show()
@@ -210,7 +231,6 @@ class PlanPanel(QWidget):
                 for a in self._privileged
             ]
             return False
-        sub = Plan(self.plan.root, self.plan.kind, self._privileged, for_uid=uid)
         self.status.setText("Waiting for administrator rights…")
 
         def run(_token: object) -> Generator[Progress, None, Any]:
