@@ -773,6 +773,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
         else:
             _print_plan(plan, args.verbose)
             if plan.actions:
+                print(PRUNE_SIZES)
                 print("Run `uvci prune --yes` (with the same options) to apply it.")
         return EXIT_OK
     result = _apply(plan, args)
@@ -782,7 +783,15 @@ def cmd_prune(args: argparse.Namespace) -> int:
         )
     else:
         _report_results(result.results, result.journal)
+        if result.results:
+            print(PRUNE_SIZES)
     return EXIT_FINDINGS if result.failed else EXIT_OK
+
+
+PRUNE_SIZES = (
+    "(Sizes are space on disk, each hard-linked file once, as `uv cache size` counts; "
+    "`uv cache prune` reports file lengths, every hard link again, so its figure differs.)"
+)
 
 
 REPAIRABLE = frozenset(

@@ -41,7 +41,7 @@ def _columns(root: str) -> list[Column[Action]]:
         Column("Action", lambda a: a.kind),
         Column("Path", lambda a: os.path.relpath(a.path, root)),
         Column(
-            "Frees",
+            "Frees (on disk)",
             lambda a: fmt.size(a.bytes) if a.kind == "delete" else "",
             sort=lambda a: a.bytes,
             right=True,
@@ -83,6 +83,9 @@ class PlanPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setAccessibleName("Planned actions")
         self.table.horizontalHeader().setResizeContentsPrecision(64)
+        # Long paths lose their middle, not the name at their end; the whole is in the tooltip.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
         lay.addWidget(self.table, 1)
         self.notes = QLabel(self)
         self.notes.setWordWrap(True)
@@ -128,10 +131,14 @@ class PlanPanel(QWidget):
         self.model.columns = _columns(plan.root)
         self.model.set_items(plan.ordered())
         self.table.resizeColumnsToContents()
-        # "Why" takes the room that is left; the table fills the dialog.
+        # "Why" takes the room that is left, and the path never more than two fifths of the
+        # table: a long path used to leave "Why" two characters wide.
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
+        width = max(self.table.viewport().width(), self.window().width() - 40, 600)
+        header.resizeSection(1, min(header.sectionSize(1), width * 2 // 5))
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(40)
         self.summary.setText(plan.summary())
         notes = [f"Warning: {w}" for w in plan.warnings] + [f"Kept: {k}" for k in plan.kept]
         admin = [a for a in plan.actions if a.needs_privilege]
@@ -194,7 +201,7 @@ class PlanPanel(QWidget):
         done = [r for r in results if r.done]
         failed = [r for r in results if not r.done]
         freed = sum(r.freed for r in done)
-        text = f"Done: {len(done)} action{'s' if len(done) != 1 else ''}, {fmt.size(freed)} freed."
+        text = f"Done: {fmt.plural(len(done), 'action')}, {fmt.size(freed)} freed on disk."
         if failed:
             text += f" {len(failed)} not done: " + "; ".join(
                 f"{os.path.basename(r.action.path)} ({r.error})" for r in failed[:3]

@@ -8,24 +8,32 @@ from typing import Any
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from uv_cache_inspector.core.diagnose import Diagnosis
-from uv_cache_inspector.core.model import Finding, Progress
+from uv_cache_inspector.core.model import Finding, Progress, Severity
 from uv_cache_inspector.core.plan import Plan
 from uv_cache_inspector.gui.tasks import TaskRunner
 from uv_cache_inspector.gui.views.plan_view import PlanPanel
+from uv_cache_inspector.gui.wording import REPAIRS
 
-REPAIRABLE = frozenset(
-    {
-        "foreign-owner",
-        "permission-denied",
-        "shared-cache-permissions",
-        "orphaned-tmp",
-        "dangling-link",
-        "absolute-links",
-        "link-outside-cache",
-        "incomplete-archive",
-        "corrupt-entry",
-    }
-)
+REPAIRABLE = REPAIRS
+
+
+def intro_text(chosen: Sequence[Finding], user: str) -> str:
+    """What these fixes are for: uv's access back, or only tidying what uv left behind."""
+    after = " Nothing happens until you press Apply; uv must not be running."
+    if chosen and all(f.code == "orphaned-tmp" for f in chosen):
+        n = len(chosen)
+        return (
+            f"{'This temporary folder was' if n == 1 else 'These temporary folders were'} "
+            f"left by {'an interrupted uv run' if n == 1 else 'interrupted uv runs'}: nothing "
+            "uses them and uv does not need them. uv can already use the cache; removing them "
+            "frees the space." + after
+        )
+    if chosen and all(f.severity is not Severity.ERROR for f in chosen):
+        return (
+            f"These fixes remove what uv, running as {user}, could stumble on later; uv can "
+            "use the cache now." + after
+        )
+    return f"These fixes let uv, running as {user}, use the cache again." + after
 
 
 class RepairDialog(QDialog):
@@ -41,11 +49,8 @@ class RepairDialog(QDialog):
         self.runner = TaskRunner(self)
         lay = QVBoxLayout(self)
         user = diagnosis.inputs.user
-        intro = QLabel(
-            f"These fixes let uv, running as {user.describe()}, use the cache again. "
-            "Nothing happens until you press Apply; uv must not be running.",
-            self,
-        )
+        chosen = [f for f in (findings or diagnosis.findings) if f.code in REPAIRABLE]
+        intro = QLabel(intro_text(chosen, user.describe()), self)
         intro.setWordWrap(True)
         lay.addWidget(intro)
         self.panel = PlanPanel(self.runner, self)
@@ -53,7 +58,6 @@ class RepairDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
-        chosen = [f for f in (findings or diagnosis.findings) if f.code in REPAIRABLE]
         self.runner.result.connect(self._on_plan)
         self.panel.summary.setText("Working out the plan…")
 
