@@ -87,7 +87,9 @@ def why_no_prompt(
     else:
         why = "no password prompt is possible here"
     if sudo is None:
-        why += ", and neither is sudo: run the command as root (su asks for root's password)"
+        why += (
+            "; sudo is not installed either: run the command as root (su asks for root's password)"
+        )
     else:
         why += "; sudo asks in a terminal"
     return why

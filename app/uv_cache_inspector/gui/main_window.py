@@ -869,6 +869,7 @@ class MainWindow(QMainWindow):
     def open_cache(self, path: str) -> None:
         self.cache_dir = path
         self.diagnosis = None  # another cache: nothing of the old verdict stays on screen
+        self.details.show_hint()
         self._watch_pending = None
         self.watcher.stop()
         self.rescan()

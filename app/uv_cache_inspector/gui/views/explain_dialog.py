@@ -53,9 +53,9 @@ class ExplainDialog(QDialog):
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         self.buttons.rejected.connect(self.reject)
         self.fix_button = QPushButton("Fix it…", self)
-        self.fix_button.hide()
         self.fix_button.clicked.connect(self._fix)
         self.buttons.addButton(self.fix_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.fix_button.hide()  # after addButton, which shows it
         lay.addWidget(self.buttons)
         self._fixable: list[Finding] = []
         self.timer = QTimer(self)

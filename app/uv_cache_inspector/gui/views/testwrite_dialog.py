@@ -180,9 +180,9 @@ class TestWriteDialog(QDialog):
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(trace_text(self.steps)))
         self.buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
         self.fix_button = QPushButton("Fix it: Repair…", self)
-        self.fix_button.hide()
         self.fix_button.clicked.connect(self._fix)
         self.buttons.addButton(self.fix_button, QDialogButtonBox.ButtonRole.ActionRole)
+        self.fix_button.hide()  # after addButton, which shows it
         lay.addWidget(self.buttons)
         self.runner.item.connect(self._on_step)
         self.runner.result.connect(self._on_done)
