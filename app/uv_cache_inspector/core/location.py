@@ -335,7 +335,7 @@ def _default_dir(
     if home:
         detail = "the default, ~/.cache/uv"
         if not env.get("HOME") and not _is_windows(platform):
-            detail += f" (HOME is not set: uv takes the home folder from the user database, {home})"
+            detail += f"; HOME is not set, so ~ is {home}, from the user database, as for uv"
         if xdg:
             detail += f" (XDG_CACHE_HOME={xdg!r} is relative, which uv ignores)"
         return os.path.join(home, ".cache", "uv"), "default", detail
