@@ -834,10 +834,20 @@ def cmd_repair(args: argparse.Namespace) -> int:
         else:
             _print_plan(plan, args.verbose)
             if privileged:
-                print(
-                    f"{len(privileged)} action(s) need administrator rights: `uvci repair "
-                    "--yes` asks for them, or run:"
-                )
+                from uv_cache_inspector.core import fmt
+
+                n = fmt.plural(len(privileged), "action")
+                verb = "needs" if len(privileged) == 1 else "need"
+                if elevate.choose() == "none":
+                    print(
+                        f"{n} {verb} administrator rights, and no password prompt can open "
+                        f"here ({elevate.why_no_prompt()}). Run:"
+                    )
+                else:
+                    print(
+                        f"{n} {verb} administrator rights: `uvci repair --yes` asks for "
+                        "them, or run:"
+                    )
                 print(f"  {elevate.paste_command(real, user.name)}")
             elif plan.actions:
                 print("Run `uvci repair --yes` to apply it.")

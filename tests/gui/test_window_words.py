@@ -244,3 +244,17 @@ def test_prune_counts_days_in_days(qtbot, open_window, real_cache, monkeypatch):
     notes = [w.text() for w in shown[0].findChildren(QLabel)]
     assert any("uv cache prune` prints the files' lengths" in t for t in notes), notes
     shown[0].close()
+
+
+def test_long_versions_are_not_cut(open_window, real_cache):
+    from dataclasses import replace
+
+    from uv_cache_inspector.gui.models.entries import COL_VERSION
+
+    window = open_window(real_cache)
+    rows = window.entries.rows()
+    long_version = "2026.10.31.post1+local.7"
+    rows = [*rows[1:], replace(rows[0], version=long_version)]
+    window._fit_version_column(rows)
+    width = window.table.horizontalHeader().sectionSize(COL_VERSION)
+    assert width > window.fontMetrics().horizontalAdvance(long_version), width
