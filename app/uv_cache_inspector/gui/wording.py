@@ -73,7 +73,7 @@ def _orphan(f: Finding) -> str:
         if f.details.get("location", "root") == "root"
         else "`uv cache prune` leaves it"
     )
-    return f"Nothing uses it: remove it{size} with the button ({also})."
+    return f"Nothing uses it: Repair… removes it{size} ({also})."
 
 
 def _disk(f: Finding) -> str:

@@ -45,7 +45,7 @@ CATEGORY_NAMES = {
 SIZES_NOTE = (
     "Sizes are space on disk: allocated blocks, each hard-linked file once, folders included "
     "(what `uv cache size` and `du` count). `uv cache prune` prints the files' lengths "
-    "instead (“Removed 69 files (464.0KiB)”: every hard link again, no folders, no block "
+    "instead (“Removed N files (X)”: every hard link again, no folders, no block "
     "rounding), so for the same removal its figure is usually smaller."
 )
 

@@ -21,12 +21,13 @@ def intro_text(chosen: Sequence[Finding], user: str) -> str:
     """What these fixes are for: uv's access back, or only tidying what uv left behind."""
     after = " Nothing happens until you press Apply; uv must not be running."
     if chosen and all(f.code == "orphaned-tmp" for f in chosen):
-        n = len(chosen)
+        one = len(chosen) == 1
+        them = "it" if one else "them"
         return (
-            f"{'This temporary folder was' if n == 1 else 'These temporary folders were'} "
-            f"left by {'an interrupted uv run' if n == 1 else 'interrupted uv runs'}: nothing "
-            "uses them and uv does not need them. uv can already use the cache; removing them "
-            "frees the space." + after
+            f"{'This temporary folder was' if one else 'These temporary folders were'} "
+            f"left by {'an interrupted uv run' if one else 'interrupted uv runs'}: nothing "
+            f"uses {them} and uv does not need {them}. uv can already use the cache; removing "
+            f"{them} frees the space." + after
         )
     if chosen and all(f.severity is not Severity.ERROR for f in chosen):
         return (
