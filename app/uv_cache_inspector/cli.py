@@ -831,7 +831,8 @@ def cmd_prune(args: argparse.Namespace) -> int:
                     f"{len(privileged)} action(s) need administrator rights: `uvci prune "
                     "--yes` asks for them."
                 )
-            elif plan.actions:
+            if plan.actions:
+                print(PRUNE_SIZES)
                 print("Run `uvci prune --yes` (with the same options) to apply it.")
         return EXIT_OK
     result = _apply(plan, args, only=mine, guard=guard)
@@ -844,7 +845,15 @@ def cmd_prune(args: argparse.Namespace) -> int:
         emit_json(_result_json(plan, results, dry_run=False, extra=extra))
     else:
         _report_results(results, result.journal, plan.kept, result.journal_error)
+        if results:
+            print(PRUNE_SIZES)
     return EXIT_FINDINGS if any(not r.done for r in results) else EXIT_OK
+
+
+PRUNE_SIZES = (
+    "(Sizes are space on disk, each hard-linked file once, as `uv cache size` counts; "
+    "`uv cache prune` reports file lengths, every hard link again, so its figure differs.)"
+)
 
 
 def _load_plan(path: str) -> Any:
@@ -932,10 +941,20 @@ def cmd_repair(args: argparse.Namespace) -> int:
         else:
             _print_plan(plan, args.verbose)
             if privileged:
-                print(
-                    f"{len(privileged)} action(s) need administrator rights: `uvci repair "
-                    "--yes` asks for them, or run:"
-                )
+                from uv_cache_inspector.core import fmt
+
+                n = fmt.plural(len(privileged), "action")
+                verb = "needs" if len(privileged) == 1 else "need"
+                if elevate.choose() == "none":
+                    print(
+                        f"{n} {verb} administrator rights, and no password prompt can open "
+                        f"here ({elevate.why_no_prompt()}). Run:"
+                    )
+                else:
+                    print(
+                        f"{n} {verb} administrator rights: `uvci repair --yes` asks for "
+                        "them, or run:"
+                    )
                 print(f"  {elevate.paste_command(real, user.name)}")
             elif plan.actions:
                 print("Run `uvci repair --yes` to apply it.")
@@ -972,10 +991,12 @@ def _elevated(
     method = "none" if args.no_elevate else elevate.choose()
     extra["elevation"] = method
     if method == "none":
-        paste = elevate.paste_for(sub, user.name, user.uid)
+        # Exactly the actions left undone, saved: not a fresh operation that could do more.
+        paste = elevate.paste_for(sub, user.name)
         extra["paste_command"] = paste
         if not args.json:
-            print("Some actions need administrator rights. Run:")
+            why = "--no-elevate was given" if args.no_elevate else elevate.why_no_prompt()
+            print(f"Some actions need administrator rights ({why}). Run:")
             print(f"  {paste}")
         return [
             ActionResult(a, error=f"needs administrator rights: run `{paste}`") for a in privileged

@@ -7,6 +7,11 @@ Generated packages (made-up names, real wheels and one sdist that uv builds) are
 "broken" copy is what one `sudo uv pip install` and one killed run leave behind (uv issue
 #11018): archive-v0 owned by root, a root-owned .tmp* three hours old. The app renders each
 offscreen (`uv-cache-inspector --screenshot`).
+
+    uv run python resources/screenshots/make_screenshots.py --dialogs DIR
+
+also renders the window in its other states and every dialog into DIR (render_dialogs.py), to
+look at before calling a change to the window done.
 """
 
 from __future__ import annotations
@@ -60,9 +65,16 @@ def _chown_tree(path: Path, uid: int, gid: int) -> None:
 
 
 def main() -> None:
+    import argparse
+
     from uv import find_uv_bin
 
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--dialogs", metavar="DIR", help="also render every dialog into DIR")
+    args = parser.parse_args()
+
     work = Path(tempfile.mkdtemp(prefix="uvci-shots-"))
+    work.chmod(0o755)  # the test write runs as the cache's owner, uid 65534
     dists = work / "dists"
     for name, version, modules, payload in PACKAGES:
         write_wheel(dists, name, version, n_modules=modules, payload=payload)
@@ -99,6 +111,21 @@ def main() -> None:
             env=env,
         )
         print(f"wrote {out / f'{name}.png'}")
+    if args.dialogs:
+        env = dict(os.environ)
+        if not env.get("DISPLAY"):
+            env["QT_QPA_PLATFORM"] = "offscreen"
+        subprocess.run(
+            [
+                sys.executable,
+                str(Path(__file__).with_name("render_dialogs.py")),
+                str(broken),
+                str(healthy),
+                args.dialogs,
+            ],
+            check=True,
+            env=env,
+        )
     shutil.rmtree(work, ignore_errors=True)
 
 

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
+import shutil
 import time
+from pathlib import Path
 
 import pytest
 
@@ -68,7 +71,8 @@ def test_dry_run_as_user_then_repair_as_root(broken, unprivileged, index):
     assert tree_state(cache) == before  # the dry run changed nothing
 
     human = unprivileged.uvci("repair", "--cache-dir", str(cache))
-    assert "needs administrator rights" in human.stdout and "sudo" in human.stdout
+    assert "needs administrator rights" in human.stdout
+    assert ("sudo " if shutil.which("sudo") else "su -c ") in human.stdout
 
     fixed = uvci("repair", "--yes", "--json", "--cache-dir", str(cache))  # as root
     assert fixed.returncode == 0, fixed.stdout + fixed.stderr
@@ -92,8 +96,23 @@ def test_repair_as_user_without_elevation(broken, unprivileged):
     assert not orphan.exists()  # what the user may do was done
     chown = next(a for a in data["actions"] if a["kind"] == "chown")
     assert chown["done"] is False and "administrator" in chown["error"]
-    assert data["paste_command"].startswith("sudo ") and "--owner nobody" in data["paste_command"]
+    paste = data["paste_command"]
+    assert paste.startswith("sudo " if shutil.which("sudo") else "su -c ")
+    assert "--owner nobody" in paste
     assert os.stat(cache / "archive-v0").st_uid == 0
+    # The command applies the saved plan of what was left undone (the chown), nothing more.
+    words = shlex.split(paste)
+    if words[0] == "su":
+        words = shlex.split(words[2])
+    saved = json.loads(Path(words[words.index("--plan") + 1]).read_text())
+    assert [(a["kind"], a["path"]) for a in saved["actions"]] == [
+        ("chown", str(cache / "archive-v0"))
+    ]
+    # Pasted as root, it does that: archive-v0 is the user's again.
+    as_root = uvci(*words[words.index("repair") :], "--json")
+    assert as_root.returncode == 0, as_root.stdout + as_root.stderr
+    assert [a["path"] for a in json.loads(as_root.stdout)["actions"]] == [str(cache / "archive-v0")]
+    assert os.stat(cache / "archive-v0").st_uid == 65534
 
 
 def test_privileged_helper_applies_only_what_a_fresh_plan_wants(broken, world_tmp):

@@ -6,35 +6,12 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-import time
 
-import pytest
 from PySide6.QtCore import Qt
 
 from tests.harness.dists import write_wheel
 from tests.harness.uvcache import clean_env
 from uv_cache_inspector.core.model import Severity
-
-
-@pytest.fixture
-def broken(nobody_cache, unprivileged, world_tmp):
-    """uv issue #11018: one `sudo uv` left archive-v0 to root; a killed run left a .tmp."""
-    os.chown(nobody_cache / "archive-v0", 0, 0)
-    orphan = nobody_cache / ".tmpK1lled"
-    orphan.mkdir()
-    (orphan / "half.py").write_text("x")
-    old = time.time() - 2 * 3600
-    for p in (orphan / "half.py", orphan):
-        os.chown(p, 65534, 65534)
-        os.utime(p, (old, old))
-    venv = world_tmp / "user-venv"
-    venv.mkdir()
-    os.chown(venv, 65534, 65534)
-    made = unprivileged.uv_cmd(
-        "venv", "--python", unprivileged.python, "--cache-dir", str(nobody_cache), str(venv)
-    )
-    assert made.returncode == 0, made.stderr
-    return nobody_cache, venv, orphan
 
 
 def _install_as_user(unprivileged, cache, venv, index_url, package):

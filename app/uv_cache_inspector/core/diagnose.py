@@ -436,6 +436,7 @@ def rule_shared_cache(inp: Inputs) -> Iterable[Finding]:
             f"{group_name(c.owner.gid)}, mode {c.owner.mode_text()}): other members get "
             '"Permission denied".',
             shared_group_fix(group),
+            group=group,
         )
 
 
@@ -808,8 +809,9 @@ def rule_archives(inp: Inputs) -> Iterable[Finding]:
             "unreferenced-archive",
             INFO,
             os.path.join(snap.real_root, "archive-v0"),
-            f"{len(unref):,} unpacked archives ({fmt.size(total)}{extra}) are no longer linked "
-            "from any current entry; `uv cache prune` would delete them.",
+            f"{fmt.plural(len(unref), 'unpacked archive')} ({fmt.size(total)}{extra}) "
+            f"{'is' if len(unref) == 1 else 'are'} no longer linked from any current entry; "
+            f"`uv cache prune` would delete {'it' if len(unref) == 1 else 'them'}.",
             "`uvci prune` removes them (it shows its plan first).",
             count=len(unref),
             nbytes=total,

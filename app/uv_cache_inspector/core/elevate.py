@@ -23,7 +23,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from uv_cache_inspector.core.errors import UsageError
@@ -43,25 +43,39 @@ def uvci_command() -> list[str]:
     return [sys.executable, "-m", "uv_cache_inspector"]
 
 
-def paste_command(root: str, owner: str, kind: str = "repair", extra: tuple[str, ...] = ()) -> str:
-    """What to type when no elevation is possible: the same operation, run as administrator
-    (it plans afresh, so it does what the plan shown does and no more)."""
-    uvci = shutil.which("uvci") or "uvci"
+def paste_command(
+    root: str,
+    owner: str,
+    plan_file: str | None = None,
+    *,
+    kind: str = "repair",
+    which: Callable[[str], str | None] = shutil.which,
+    platform: str = sys.platform,
+) -> str:
+    """What to type when no elevation is possible.
+
+    With `plan_file` (a saved plan) the command applies that plan and nothing else (the
+    privileged side still checks it against a fresh one); without, a whole repair or prune.
+    Where sudo is not installed, `su -c` runs it as root."""
+    uvci = which("uvci") or "uvci"
     sub = "prune" if kind == "prune" else "repair"
+    plan = ["--plan", plan_file] if plan_file else []
     owner_args = ["--owner", owner] if sub == "repair" else []
-    if sys.platform == "win32":
-        rest = " ".join([*owner_args, *extra])
-        return f'(as administrator) {uvci} {sub} --cache-dir "{root}" {rest} --yes'.replace(
-            "  ", " "
-        )
-    words = [uvci, sub, "--cache-dir", root, *owner_args, *extra, "--yes"]
-    return "sudo " + " ".join(shlex.quote(w) for w in words)
+    if platform == "win32":
+        extra = f' --plan "{plan_file}"' if plan_file else ""
+        who = f" --owner {owner}" if owner_args else ""
+        return f'(as administrator) {uvci} {sub} --cache-dir "{root}"{extra}{who} --yes'
+    args = [uvci, sub, "--cache-dir", root, *plan, *owner_args, "--yes"]
+    command = " ".join(shlex.quote(a) for a in args)
+    if which("sudo") is None:
+        return f"su -c {shlex.quote(command)}"
+    return f"sudo {command}"
 
 
-def paste_for(plan: Plan, owner: str, owner_uid: int) -> str:
-    """The command to paste for exactly this plan's privileged part: the plan is kept in the
-    user's state directory, and the helper applies what a fresh plan also wants, nothing more
-    (a bare `sudo uvci prune` would also do what was not shown)."""
+def paste_for(plan: Plan, owner: str) -> str:
+    """The command to paste for exactly this plan (its privileged part): the plan is kept in
+    the user's state directory (a temporary file could be gone before it is pasted), and the
+    helper applies what a fresh plan also wants, nothing more."""
     from platformdirs import user_state_dir
 
     folder = os.path.join(user_state_dir("uv-cache-inspector", appauthor=False), "plans")
@@ -72,14 +86,35 @@ def paste_for(plan: Plan, owner: str, owner_uid: int) -> str:
             fh.write(plan.dump())
         os.chmod(path, 0o644)
     except OSError:
-        return paste_command(plan.root, owner, plan.kind)
-    args = _helper_args(plan.kind, path, plan.root, owner_uid)
-    if "--owner" in args:
-        args[args.index("--owner") + 1] = owner  # a name reads better than a uid
-    words = [shutil.which("uvci") or "uvci", *args]
-    if sys.platform == "win32":
-        return "(as administrator) " + subprocess.list2cmdline(words)
-    return "sudo " + " ".join(shlex.quote(w) for w in words)
+        path = save_plan(plan)
+    return paste_command(plan.root, owner, path, kind=plan.kind)
+
+
+def why_no_prompt(
+    env: Mapping[str, str] | None = None,
+    *,
+    which: Callable[[str], str | None] = shutil.which,
+    platform: str = sys.platform,
+) -> str:
+    """Why choose() found no way to ask for a password here, in a sentence."""
+    env = os.environ if env is None else env
+    if platform == "darwin":
+        return "osascript, which asks macOS for an administrator password, was not found"
+    graphical = bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+    pkexec, sudo = which("pkexec"), which("sudo")
+    if graphical and pkexec is None:
+        why = "pkexec (polkit), which asks for the password in a window, is not installed"
+    elif not graphical:
+        why = "there is no graphical session for pkexec to ask for a password in"
+    else:
+        why = "no password prompt is possible here"
+    if sudo is None:
+        why += (
+            "; sudo is not installed either: run the command as root (su asks for root's password)"
+        )
+    else:
+        why += "; sudo asks in a terminal"
+    return why
 
 
 def choose(env: Mapping[str, str] | None = None, interactive: bool | None = None) -> str:

@@ -29,9 +29,19 @@ def since(timestamp: float | None, now: float | None = None) -> str:
     return age((now or time.time()) - timestamp) + " ago"
 
 
+def plural(n: int, word: str, words: str | None = None) -> str:
+    """(1, 'archive') -> '1 archive'; (3, 'archive') -> '3 archives'; (2, 'entry', 'entries')."""
+    return f"{n:,} {word if n == 1 else (words or word + 's')}"
+
+
 def user_path(path: str, home: str | None = None) -> str:
-    """Paths under the home directory shown as ~ (for reports people paste publicly)."""
-    home = home if home is not None else os.path.expanduser("~")
+    """Paths under the home directory shown as ~ (for reports people paste publicly).
+
+    Only under the $HOME a shell would expand `~` to: with HOME unset, `~/.cache/uv` would not
+    name the folder meant (uv then takes the home from the user database), so the full path is
+    shown."""
+    if home is None:
+        home = os.environ.get("HOME", "") if os.name != "nt" else os.path.expanduser("~")
     if home and home != "/" and (path == home or path.startswith(home.rstrip("/\\") + os.sep)):
         return "~" + path[len(home.rstrip("/\\")) :]
     return path

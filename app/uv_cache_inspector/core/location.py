@@ -334,6 +334,8 @@ def _default_dir(
         return os.path.join(xdg, "uv"), "XDG_CACHE_HOME", f"$XDG_CACHE_HOME/uv ({xdg})"
     if home:
         detail = "the default, ~/.cache/uv"
+        if not env.get("HOME") and not _is_windows(platform):
+            detail += f"; HOME is not set, so ~ is {home}, from the user database, as for uv"
         if xdg:
             detail += f" (XDG_CACHE_HOME={xdg!r} is relative, which uv ignores)"
         return os.path.join(home, ".cache", "uv"), "default", detail

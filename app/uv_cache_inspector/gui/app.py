@@ -1,8 +1,9 @@
 """`uv-cache-inspector [--cache-dir PATH] [--screenshot FILE]`: the desktop app.
 
 --screenshot opens the window on the cache, waits for the first full scan and diagnosis, saves a
-PNG of the window and exits (for the README and smoke tests). Without a display it says what to
-do instead of failing inside Qt.
+PNG of the window and exits (for the README and smoke tests). Without a display, or on an X11
+display where Qt's xcb plugin lacks system libraries (gui/native_libs.py), it says what to do
+instead of failing inside Qt (which aborts the process).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import sys
 import traceback
 from collections.abc import Sequence
 from types import TracebackType
+from typing import Any
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
@@ -62,6 +64,79 @@ def tune_interpreter() -> None:
     sys.setswitchinterval(0.0005)
 
 
+def display_problem() -> str | None:
+    """Why the window cannot open here (no display; Qt's xcb plugin short of libraries), in
+    words for the terminal, before Qt gets the chance to abort; None when it can."""
+    if _no_display():
+        return (
+            "uv-cache-inspector: no display found. Use the command line instead "
+            "(`uvci doctor`, `uvci scan`), or set QT_QPA_PLATFORM=offscreen to render "
+            "without a screen (with --screenshot FILE)."
+        )
+    from uv_cache_inspector.gui import native_libs
+
+    return native_libs.check()
+
+
+def open_window(cache_dir: str | None, *, scratch_settings: bool = False) -> tuple[Any, Any]:
+    """The application and its main window (not shown yet). With scratch_settings the window
+    keeps its geometry and recent caches in a throw-away file, not in the user's settings."""
+    from PySide6.QtWidgets import QApplication
+
+    from uv_cache_inspector.gui.main_window import MainWindow
+    from uv_cache_inspector.gui.style import app_icon
+
+    tune_interpreter()
+    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "uvci"])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("uv Cache Inspector")
+    app.setOrganizationName("uv-cache-inspector")
+    app.setDesktopFileName("io.github.uvci.UvCacheInspector")
+    app.setWindowIcon(app_icon())
+    sys.excepthook = _excepthook
+    settings = None
+    if scratch_settings:
+        import tempfile
+
+        from PySide6.QtCore import QSettings
+
+        scratch = tempfile.mkdtemp(prefix="uvci-shot-")
+        settings = QSettings(os.path.join(scratch, "settings.ini"), QSettings.Format.IniFormat)
+    return app, MainWindow(cache_dir, settings=settings)
+
+
+def screenshot(
+    app: Any, window: Any, path: str, *, timeout: float = 300, inspected: bool = False
+) -> int:
+    """Save a PNG of `window` once it has inspected its cache (at once when `inspected`) and
+    the live watch has started; 0 when the file was written."""
+    from PySide6.QtCore import QTimer
+
+    code = {"value": 1}
+
+    def shoot() -> None:
+        ok = window.grab().save(path)
+        code["value"] = 0 if ok else 1
+        app.quit()
+
+    def when_settled(waited: int = 0) -> None:
+        # The live watch starts just after the first paint: show it started, as a user sees.
+        if window.status_watch.text().startswith("starting") and waited < 3000:
+            QTimer.singleShot(100, lambda: when_settled(waited + 100))
+        else:
+            QTimer.singleShot(200, shoot)
+
+    if inspected:
+        QTimer.singleShot(0, when_settled)
+    else:
+        window.inspected.connect(when_settled)
+    QTimer.singleShot(int(timeout * 1000), app.quit)
+    app.exec()
+    if code["value"] != 0:
+        print(f"uv-cache-inspector: could not save {path}", file=sys.stderr)
+    return code["value"]
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     from uv_cache_inspector.core.walk import WORKER_FLAG
@@ -78,63 +153,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return cli_main(argv[1:])
     args = _parse(argv)
-    if _no_display():
-        print(
-            "uv-cache-inspector: no display found. Use the command line instead "
-            "(`uvci doctor`, `uvci scan`), or set QT_QPA_PLATFORM=offscreen to render "
-            "without a screen (with --screenshot FILE).",
-            file=sys.stderr,
-        )
+    problem = display_problem()
+    if problem is not None:
+        print(problem, file=sys.stderr)
         return 2
-    from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
-
-    from uv_cache_inspector.gui.main_window import MainWindow
-    from uv_cache_inspector.gui.style import app_icon
-
-    tune_interpreter()
-    app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "uvci"])
-    assert isinstance(app, QApplication)
-    app.setApplicationName("uv Cache Inspector")
-    app.setOrganizationName("uv-cache-inspector")
-    app.setDesktopFileName("io.github.uvci.UvCacheInspector")
-    app.setWindowIcon(app_icon())
-    sys.excepthook = _excepthook
-    settings = None
-    if args.screenshot:
-        # A picture for the README or a smoke test is not a session of the user's: keep their
-        # window geometry and recent caches out of it.
-        import tempfile
-
-        from PySide6.QtCore import QSettings
-
-        scratch = tempfile.mkdtemp(prefix="uvci-shot-")
-        settings = QSettings(os.path.join(scratch, "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(args.cache_dir, settings=settings)
+    # A picture for the README or a smoke test is not a session of the user's: keep their
+    # window geometry and recent caches out of it.
+    app, window = open_window(args.cache_dir, scratch_settings=bool(args.screenshot))
     if args.screenshot:
         w, _, h = args.size.partition("x")
         window.resize(int(w), int(h))
         window.show()
-        code = {"value": 1}
-
-        def shoot() -> None:
-            ok = window.grab().save(args.screenshot)
-            code["value"] = 0 if ok else 1
-            app.quit()
-
-        def when_settled(waited: int = 0) -> None:
-            # The live watch starts just after the first paint: show it started, as a user sees.
-            if window.status_watch.text().startswith("starting") and waited < 3000:
-                QTimer.singleShot(100, lambda: when_settled(waited + 100))
-            else:
-                QTimer.singleShot(200, shoot)
-
-        window.inspected.connect(when_settled)
-        QTimer.singleShot(int(args.timeout * 1000), app.quit)
-        app.exec()
+        code = screenshot(app, window, args.screenshot, timeout=args.timeout)
         window.close()
-        if code["value"] != 0:
-            print(f"uv-cache-inspector: could not save {args.screenshot}", file=sys.stderr)
-        return code["value"]
+        return code
     window.show()
-    return app.exec()
+    return int(app.exec())

@@ -69,6 +69,7 @@ from uv_cache_inspector.gui.views.banner import Banner
 from uv_cache_inspector.gui.views.details import Details
 from uv_cache_inspector.gui.views.treemap import Treemap
 from uv_cache_inspector.gui.watcher import GuiWatcher
+from uv_cache_inspector.gui.wording import fix_kind, window_fix
 
 MAX_RECENT = 8
 WATCH_START_DELAY_MS = 300  # after the filled table's first paint (see _start_watch)
@@ -228,6 +229,7 @@ class MainWindow(QMainWindow):
             w.setContentsMargins(10, 0, 10, 0)
             w.setFrameShape(QLabel.Shape.StyledPanel)
             sb.addPermanentWidget(w)
+            w.hide()  # shown by _status once there is something to say
         sb.addPermanentWidget(self.progress)
         sb.addPermanentWidget(self.cancel_button)
 
@@ -262,6 +264,15 @@ class MainWindow(QMainWindow):
         ):
             tools.addAction(a)
         tools.addSeparator()
+        # What needs a cache to act on; greyed out while there is none (Explain and the
+        # shortcut work without one).
+        self.cache_actions = (
+            self.act_repair,
+            self.act_prune,
+            self.act_test,
+            self.act_report,
+            self.act_findings,
+        )
         self.act_shortcut = QAction(_shortcut_label(), self)
         tools.addAction(self.act_shortcut)
         help_menu = menu.addMenu("&Help")
@@ -284,7 +295,9 @@ class MainWindow(QMainWindow):
         r.error.connect(self._on_error)
         r.finished.connect(self._on_finished)
         self.watcher.changed.connect(self._on_watch)
-        self.watcher.failed.connect(lambda why: self.status_watch.setText(f"not watching ({why})"))
+        self.watcher.failed.connect(
+            lambda why: self._status(self.status_watch, f"not watching ({why})")
+        )
         self.act_open.triggered.connect(self.choose_cache)
         self.act_rescan.triggered.connect(self.rescan)
         self.act_quit.triggered.connect(self.close)
@@ -337,7 +350,7 @@ class MainWindow(QMainWindow):
             yield ctx
             root = ctx.location.path
             if not os.path.isdir(root):
-                return ("missing", ctx)
+                return ("file" if os.path.lexists(root) else "missing", ctx)
             diag = yield from diagnose(
                 root,
                 location=ctx.location,
@@ -366,7 +379,7 @@ class MainWindow(QMainWindow):
         else:
             self.progress.setRange(0, 0)
         if p.bytes:
-            self.status_size.setText(f"{fmt.size(p.bytes)}…")
+            self._status(self.status_size, f"{fmt.size(p.bytes)}…")
 
     def _on_item(self, name: str, item: object) -> None:
         if name != "inspect":
@@ -385,8 +398,8 @@ class MainWindow(QMainWindow):
         if name != "inspect":
             return
         self._not_busy()  # before `inspected`: the runner's `finished` comes after this
-        if value[0] == "missing":
-            self._show_empty(value[1])
+        if value[0] in {"missing", "file"}:
+            self._show_empty(value[1], is_file=value[0] == "file")
             self.inspected.emit()
         else:
             _, ctx, diag, inv = value
@@ -399,7 +412,7 @@ class MainWindow(QMainWindow):
         if isinstance(exc, CancelledError):
             self.banner.set_message("info", "Scan cancelled. Press F5 to look again.")
         elif isinstance(exc, CacheNotFoundError) and self.ctx is not None:
-            self._show_empty(self.ctx)
+            self._show_empty(self.ctx, is_file=os.path.lexists(self.ctx.location.path))
         elif isinstance(exc, InspectorError):
             self.banner.set_message("error", str(exc))
         else:
@@ -426,30 +439,53 @@ class MainWindow(QMainWindow):
         self.status_path.setToolTip(loc.disagreement or loc.detail)
         self.setWindowTitle(f"{fmt.user_path(loc.path)} — uv Cache Inspector")
 
-    def _show_empty(self, ctx: CacheContext) -> None:
+    def _status(self, label: QLabel, text: str) -> None:
+        """A status-bar box: shown with its text, hidden when there is nothing to say."""
+        label.setText(text)
+        label.setVisible(bool(text))
+
+    def _set_cache_actions(self, enabled: bool) -> None:
+        for act in self.cache_actions:
+            act.setEnabled(enabled)
+
+    def _show_empty(self, ctx: CacheContext, *, is_file: bool = False) -> None:
         self._watch_pending = None
         self.watcher.stop()
+        self.diagnosis, self.inventory = None, None
+        self._set_cache_actions(False)
         self.stack.setCurrentWidget(self.empty)
         where = fmt.user_path(ctx.location.path)
-        self.empty_title.setText(f"uv has not created a cache at {where}")
-        self.empty_text.setText(
-            f"{ctx.location.detail}. uv makes it on its first install; then come back, or open "
-            "another folder."
-        )
-        self.status_watch.setText("not watching")
+        if is_file:
+            self.empty_title.setText(f"{where} is a file, not a cache folder")
+            self.empty_text.setText(
+                f"{ctx.location.detail}. uv keeps its cache in a folder, and stops with an "
+                "error while a file has that name: move the file away (uv then makes the "
+                "folder on its next install), or open another folder."
+            )
+        else:
+            self.empty_title.setText(f"uv has not created a cache at {where}")
+            self.empty_text.setText(
+                f"{ctx.location.detail}. uv makes it on its first install; then come back, or "
+                "open another folder."
+            )
+        self.banner.set_message("info", "No cache to look at.")
+        versions = sorted({b.version_str for b in ctx.binaries if b.version})
+        self._status(self.status_uv, "uv " + ", ".join(versions) if versions else "uv not found")
+        for label in (self.status_lock, self.status_watch, self.status_size):
+            self._status(label, "")
 
     def _show(self, ctx: CacheContext, diag: Diagnosis, inv: Inventory | None) -> None:
         self.stack.setCurrentIndex(0)
         self.ctx, self.diagnosis, self.inventory = ctx, diag, inv
+        self._set_cache_actions(True)
         self._remember(ctx.location.path)
         snap = diag.snapshot
         summary = ""
         if snap is not None:
             unref = sum(a.reclaimable_bytes for a in snap.archives if not a.referenced)
-            summary = f"{fmt.size(snap.total_bytes)} in {len(snap.archives):,} archives" + (
-                f"; {fmt.size(unref)} can be pruned." if unref else "."
-            )
-            self.status_size.setText(fmt.size(snap.total_bytes))
+            summary = f"{fmt.size(snap.total_bytes)} in {fmt.plural(len(snap.archives), 'archive')}"
+            summary += f"; {fmt.size(unref)} can be pruned." if unref else "."
+            self._status(self.status_size, fmt.size(snap.total_bytes))
         self.banner.set_findings(diag.findings, summary)
         if inv is not None:
             # Filled in steps, each its own turn of the event loop, so that the window keeps
@@ -465,6 +501,8 @@ class MainWindow(QMainWindow):
             self._in_steps(
                 tree,
                 lambda: self.entries.set_rows(inv.rows, presorted=True),
+                lambda: self._fit_version_column(inv.rows),
+                self._refresh_details,
                 lambda: self.treemap.set_groups(inv.groups),
                 lambda: self._start_watch(diag.inputs.quick.real_root),
                 self.inspected.emit,
@@ -473,8 +511,33 @@ class MainWindow(QMainWindow):
             self._start_watch(diag.inputs.quick.real_root)
             self.inspected.emit()
         versions = sorted({b.version_str for b in ctx.binaries if b.version})
-        self.status_uv.setText("uv " + ", ".join(versions) if versions else "uv not found")
+        self._status(self.status_uv, "uv " + ", ".join(versions) if versions else "uv not found")
         self._show_lock(diag.inputs.lock.describe())
+
+    def _fit_version_column(self, rows: list[Row]) -> None:
+        """Wide enough for the longest versions there are ("2026.10.31.post1"), not a guess:
+        measured on the few longest strings only, never on 20,000 rows."""
+        longest = sorted({r.version for r in rows}, key=len)[-8:]
+        fm = self.fontMetrics()
+        need = max([fm.horizontalAdvance(v) for v in longest] + [fm.horizontalAdvance("Version")])
+        header = self.table.horizontalHeader()
+        header.resizeSection(COL_VERSION, min(need + 24, 260))
+
+    def _refresh_details(self) -> None:
+        """After a rescan, the details pane shows the selected entry as it is now (a link
+        deleted meanwhile is gone from "Linked from"), or says that it is gone."""
+        shown = self.details.key
+        if not shown:
+            return
+        row = self.entries.find(shown)
+        at = self.entries.position(shown)
+        if row is None:
+            self.details.show_gone(shown)
+        elif at is not None:  # selected again; the table's current row shows in the details
+            self.table.setCurrentIndex(self.entries.index(at, 0))
+            self.details.show_row(row, self.inventory)
+        else:
+            self.details.show_row(row, self.inventory)
 
     def _in_steps(self, *steps: Callable[[], object]) -> None:
         """Run each step in its own turn of the event loop (paints and input come between)."""
@@ -487,7 +550,7 @@ class MainWindow(QMainWindow):
         # folders in a thread, and while it runs every call the painting makes into Python waits
         # its turn for the interpreter (a 50-60 ms freeze when both ran at once).
         if not self.watcher.active or self.watcher.root != root:
-            self.status_watch.setText("starting the live watch…")
+            self._status(self.status_watch, "starting the live watch…")
             self._watch_pending = root
             QTimer.singleShot(WATCH_START_DELAY_MS, lambda: self._start_watch_now(root))
 
@@ -499,7 +562,7 @@ class MainWindow(QMainWindow):
             self.watcher.start(root)
 
     def _show_lock(self, text: str) -> None:
-        self.status_lock.setText(f"lock: {text}")
+        self._status(self.status_lock, f"lock: {text}")
 
     # -- live watch ----------------------------------------------------------------------------
 
@@ -511,9 +574,12 @@ class MainWindow(QMainWindow):
     def _apply_watch(self, batch: list[WatchEvent]) -> None:
         for ev in batch:
             if ev.event == "ready":
-                self.status_watch.setText(f"watching {ev.detail.get('watches', 0):,} folders")
+                n = int(ev.detail.get("watches", 0))
+                self._status(self.status_watch, f"watching {fmt.plural(n, 'folder')}")
             elif ev.event == "overflow":
-                self.status_watch.setText("watching (partly: too many folders; F5 to refresh)")
+                self._status(
+                    self.status_watch, "watching (partly: too many folders; F5 to refresh)"
+                )
             elif ev.event == "lock-taken":
                 holders = ", ".join(ev.detail.get("holders") or []) or "a uv process"
                 self._show_lock(f"in use by {holders}")
@@ -619,9 +685,12 @@ class MainWindow(QMainWindow):
 
     def _need_diagnosis(self) -> bool:
         if self.diagnosis is None or self.diagnosis.snapshot is None:
-            QMessageBox.information(
-                self, "uv Cache Inspector", "The cache has not been read yet; wait for the scan."
+            text = (
+                "The cache has not been read yet; wait for the scan."
+                if self.runner.busy("inspect")
+                else "There is no cache read to act on. Press F5 to look again, or open a cache."
             )
+            QMessageBox.information(self, "uv Cache Inspector", text)
             return False
         return True
 
@@ -698,7 +767,19 @@ class MainWindow(QMainWindow):
         from uv_cache_inspector.gui.views.testwrite_dialog import TestWriteDialog
 
         newest = self.ctx.newest_uv
-        TestWriteDialog(self.ctx.location.path, newest.path if newest else None, self).exec()
+        fixes = [
+            f
+            for f in (self.diagnosis.findings if self.diagnosis else [])
+            if fix_kind(f) == "repair" and f.code != "orphaned-tmp"
+        ]
+        dlg = TestWriteDialog(
+            self.ctx.location.path, newest.path if newest else None, self, fixes=fixes
+        )
+        wanted: list[tuple[str, list[Finding]]] = []
+        dlg.fix.connect(lambda kind, found: wanted.append((kind, found)))
+        dlg.exec()
+        if wanted:
+            self._fix_found(*wanted[0])
 
     def open_explain(self) -> None:
         if self.ctx is None:
@@ -708,7 +789,35 @@ class MainWindow(QMainWindow):
         # Users come here right after uv failed, with its message often still on the clipboard.
         copied = QGuiApplication.clipboard().text()
         looks_like_uv = "os error" in copied or "Failed to" in copied or "failed to" in copied
-        ExplainDialog(self.ctx.location.path, None, copied if looks_like_uv else "", self).exec()
+        dlg = ExplainDialog(self.ctx.location.path, None, copied if looks_like_uv else "", self)
+        wanted: list[tuple[str, list[Finding]]] = []
+        dlg.fix.connect(lambda kind, found: wanted.append((kind, found)))
+        dlg.exec()
+        if wanted:  # after the dialog is gone: one modal dialog at a time
+            self._fix_found(*wanted[0])
+
+    def _fix_found(self, kind: str, found: list[Finding]) -> None:
+        """ "Fix it" in Explain or Test write: the window's Repair (or Prune) for the current
+        findings about the same places; all repairable ones when none matches."""
+        if kind == "prune":
+            self.open_prune()
+            return
+        if self.diagnosis is None:
+            self._need_diagnosis()
+            return
+        sep = os.sep
+
+        def related(a: str | None, b: str | None) -> bool:
+            return bool(a and b) and (
+                a == b or str(a).startswith(f"{b}{sep}") or str(b).startswith(f"{a}{sep}")
+            )
+
+        mine = [
+            f
+            for f in self.diagnosis.findings
+            if fix_kind(f) == "repair" and any(related(f.path, g.path) for g in found)
+        ]
+        self.open_repair(mine or None)
 
     def open_report(self) -> None:
         if not self._need_diagnosis():
@@ -730,8 +839,8 @@ class MainWindow(QMainWindow):
             self.open_repair(findings)
         elif kind == "prune":
             self.open_prune()
-        elif kind == "copy" and findings and findings[0].fix:
-            fix = findings[0].fix
+        elif kind == "copy" and findings and window_fix(findings[0]):
+            fix = window_fix(findings[0]) or ""
             cmd = fix.split("`")[1] if fix.count("`") >= 2 else fix
             QGuiApplication.clipboard().setText(cmd)
             self.statusBar().showMessage(f"Copied: {cmd}", 5000)
@@ -777,6 +886,7 @@ class MainWindow(QMainWindow):
     def open_cache(self, path: str) -> None:
         self.cache_dir = path
         self.diagnosis = None  # another cache: nothing of the old verdict stays on screen
+        self.details.show_hint()
         self._watch_pending = None
         self.watcher.stop()
         self.rescan()

@@ -194,6 +194,10 @@ class EntryTableModel(QAbstractTableModel):
         j = self._keys.get(key)
         return self._all[j] if j is not None else None
 
+    def position(self, key: str) -> int | None:
+        """Where the row of `key` is shown, if it is."""
+        return self._index.get(key)
+
     def rows(self) -> list[Row]:
         """Every row, shown or not."""
         return list(self._all)

@@ -6,6 +6,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
 
 from uv_cache_inspector.gui.models.roles import Role
 from uv_cache_inspector.gui.style import severity_color
@@ -21,8 +22,10 @@ class Column(Generic[T]):
         text: Callable[[T], str],
         sort: Callable[[T], Any] | None = None,
         right: bool = False,
+        tip: Callable[[T], str] | None = None,
     ) -> None:
         self.title, self.text, self.sort, self.right = title, text, sort or text, right
+        self.tip = tip or text  # the tooltip: the whole text where the cell shows a part
 
 
 class ObjectTable(QAbstractTableModel, Generic[T]):
@@ -36,6 +39,7 @@ class ObjectTable(QAbstractTableModel, Generic[T]):
         self.columns = list(columns)
         self.severity = severity
         self.items: list[T] = []
+        self.fonts: dict[int, QFont] = {}  # column -> font, where it is not the view's
 
     def set_items(self, items: Sequence[T]) -> None:
         self.beginResetModel()
@@ -67,8 +71,12 @@ class ObjectTable(QAbstractTableModel, Generic[T]):
             return None
         item = self.items[index.row()]
         col = self.columns[index.column()]
-        if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.ToolTipRole):
+        if role == Qt.ItemDataRole.DisplayRole:
             return col.text(item)
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return col.tip(item)
+        if role == Qt.ItemDataRole.FontRole and index.column() in self.fonts:
+            return self.fonts[index.column()]
         if role == Role.SORT:
             return col.sort(item)
         if role == Role.OBJECT:

@@ -21,19 +21,11 @@ from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core.diagnose import severity_rank
 from uv_cache_inspector.core.model import Finding, Severity
 from uv_cache_inspector.gui.style import banner_color, severity_color
+from uv_cache_inspector.gui.wording import PRUNE, REPAIR, fix_kind, window_fix
 
-# What the button next to a finding does: ("repair" | "prune" | "copy", label)
-REPAIRS = {
-    "foreign-owner",
-    "permission-denied",
-    "shared-cache-permissions",
-    "dangling-link",
-    "absolute-links",
-    "link-outside-cache",
-    "incomplete-archive",
-    "corrupt-entry",
-}
-PRUNES = {"stale-bucket", "unreferenced-archive"}
+# Warnings about leftovers that take space but never stop uv: the headline does not call them a
+# danger ("uv works, but 1 thing here can break it" overstated one orphaned folder).
+TIDY_UPS = frozenset({"orphaned-tmp", "stale-bucket", "unreferenced-archive"})
 MAX_ROWS = 4
 QWIDGETSIZE_MAX = (1 << 24) - 1
 
@@ -62,10 +54,36 @@ def headline(findings: Sequence[Finding]) -> tuple[str, str]:
         }.get(first.code, "uv cannot use this cache as it is.")
         more = f" ({len(errors)} problems)" if len(errors) > 1 else ""
         return "error", text + more
-    if warnings:
-        things = f"{len(warnings)} thing{'s' if len(warnings) > 1 else ''}"
-        return "warning", f"uv works, but {things} here can break it."
+    risks = [f for f in warnings if f.code not in TIDY_UPS]
+    tidy = [f for f in warnings if f.code in TIDY_UPS]
+    if risks:
+        text = f"uv works, but {fmt.plural(len(risks), 'thing')} here can break it."
+        if tidy:
+            text += f" ({_tidy_phrase(tidy)}.)"
+        return "warning", text
+    if tidy:
+        return "warning", f"uv can use this cache. {_tidy_phrase(tidy)}."
     return "ok", "uv can use this cache."
+
+
+def _tidy_phrase(tidy: Sequence[Finding]) -> str:
+    """'1 temporary folder left by an interrupted uv run can go' and the like, joined."""
+    parts = []
+    orphans = [f for f in tidy if f.code == "orphaned-tmp"]
+    if orphans:
+        n = len(orphans)
+        parts.append(
+            f"{fmt.plural(n, 'temporary folder')} left by "
+            f"{'an interrupted uv run' if n == 1 else 'interrupted uv runs'} can go"
+        )
+    stale = [f for f in tidy if f.code == "stale-bucket"]
+    if stale:
+        parts.append(f"{fmt.plural(len(stale), 'bucket')} of older uv versions can be pruned")
+    unref = [f for f in tidy if f.code == "unreferenced-archive"]
+    if unref:
+        parts.append(f"{fmt.size(sum(f.bytes for f in unref))} that nothing uses can be pruned")
+    text = "; ".join(parts)
+    return text[:1].upper() + text[1:]
 
 
 def _where(f: Finding) -> str:
@@ -85,18 +103,19 @@ def _group(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]:
 
 
 def _label_for(code: str, items: list[Finding]) -> tuple[str, str] | None:
-    if code == "orphaned-tmp":
-        n = sum((f.count and 1) or 1 for f in items)
+    kind = fix_kind(items[0]) if items else None
+    if code == "orphaned-tmp" and kind:
         size = sum(f.bytes for f in items)
         return "repair", (
-            f"Remove {n} orphaned temporary folder{'s' if n != 1 else ''}"
+            f"Remove {fmt.plural(len(items), 'orphaned temporary folder')}"
             + (f" ({fmt.size(size)})" if size else "")
         )
-    if code in REPAIRS:
-        return "repair", "Repair…"
-    if code in PRUNES:
-        return "prune", "Prune…"
-    if items and items[0].fix and "`" in items[0].fix:
+    if kind == "repair":
+        return "repair", REPAIR
+    if kind == "prune":
+        return "prune", PRUNE
+    fix = window_fix(items[0]) if items else None
+    if fix and "`" in fix:
         return "copy", "Copy the command"
     return None
 
@@ -193,7 +212,8 @@ class Banner(QFrame):
         body = QLabel(self)
         body.setWordWrap(True)
         body.setTextFormat(Qt.TextFormat.PlainText)
-        body.setText(text + (f"\nFix: {first.fix}" if first.fix else ""))
+        fix = window_fix(first)
+        body.setText(text + (f"\nFix: {fix}" if fix else ""))
         body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.rows.addWidget(body, row, 1, top)
         what = _label_for(code, items)

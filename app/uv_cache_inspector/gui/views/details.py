@@ -12,6 +12,7 @@ from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core.access import group_name, user_name
 from uv_cache_inspector.core.inventory import Inventory, Row
 from uv_cache_inspector.gui.style import severity_color
+from uv_cache_inspector.gui.wording import window_fix
 
 
 class Details(QTextBrowser):
@@ -19,15 +20,26 @@ class Details(QTextBrowser):
         super().__init__(parent)
         self.setOpenExternalLinks(False)
         self.setAccessibleName("Details of the selected entry")
+        self.key = ""  # the path of the entry shown ("" for none)
         self.show_hint()
 
     def show_hint(self) -> None:
+        self.key = ""
         self.setHtml(
             "<p style='color:gray'>Select an entry to see where it is, who owns it, "
             "what points at it and what is wrong with it.</p>"
         )
 
+    def show_gone(self, key: str) -> None:
+        """The entry shown is no longer in the cache (deleted, pruned, or removed by uv)."""
+        self.key = ""
+        self.setHtml(
+            f"<p style='color:gray'>{html.escape(key)} is no longer in the cache. Select an "
+            "entry to see its details.</p>"
+        )
+
     def show_row(self, row: Row, inv: Inventory | None) -> None:
+        self.key = row.key
         e = html.escape
         what = {
             "archive": "unpacked archive",
@@ -74,7 +86,8 @@ class Details(QTextBrowser):
             parts.append(f"<p><b>Linked from:</b></p><ul>{items}</ul>")
         elif row.kind == "archive":
             parts.append(
-                "<p><b>Linked from:</b> nothing current — `uv cache prune` removes it.</p>"
+                "<p><b>Linked from:</b> nothing current — Prune… removes it, as "
+                "`uv cache prune` does.</p>"
             )
         if row.problems:
             parts.append("<p><b>Problems:</b> " + e("; ".join(row.problems)) + "</p>")
@@ -82,6 +95,7 @@ class Details(QTextBrowser):
             for f in inv.findings_for(row.key):
                 color = severity_color(f.severity.value).name()
                 parts.append(f"<p style='color:{color}'><b>{e(f.code)}:</b> {e(f.message)}</p>")
-                if f.fix:
-                    parts.append(f"<p><i>Fix:</i> {e(f.fix)}</p>")
+                fix = window_fix(f)
+                if fix:
+                    parts.append(f"<p><i>Fix:</i> {e(fix)}</p>")
         self.setHtml("".join(parts))

@@ -6,10 +6,11 @@ import html
 import os
 from collections.abc import Sequence
 
-from PySide6.QtWidgets import QDialog, QTextBrowser, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QDialog, QDialogButtonBox, QTextBrowser, QVBoxLayout, QWidget
 
 from uv_cache_inspector.core.model import Finding
 from uv_cache_inspector.gui.style import severity_color
+from uv_cache_inspector.gui.wording import window_fix
 
 
 class FindingsDialog(QDialog):
@@ -34,8 +35,12 @@ class FindingsDialog(QDialog):
                 f"<p><b style='color:{color}'>{f.severity.value.upper()} {e(f.code)}"
                 f"</b>{where}<br>{e(f.message)}"
             )
-            if f.fix:
-                parts.append(f"<br><i>Fix:</i> {e(f.fix)}")
+            fix = window_fix(f)
+            if fix:
+                parts.append(f"<br><i>Fix:</i> {e(fix)}")
             parts.append("</p>")
         view.setHtml("".join(parts) or "<p>No findings: uv can use this cache.</p>")
         lay.addWidget(view)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
+        lay.addWidget(buttons)

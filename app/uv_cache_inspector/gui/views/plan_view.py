@@ -44,7 +44,7 @@ def _columns(root: str) -> list[Column[Action]]:
         Column("Action", lambda a: a.kind),
         Column("Path", lambda a: os.path.relpath(a.path, root)),
         Column(
-            "Frees",
+            "Frees (on disk)",
             lambda a: fmt.size(a.bytes) if a.kind == "delete" else "",
             sort=lambda a: a.bytes,
             right=True,
@@ -89,6 +89,9 @@ class PlanPanel(QWidget):
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.setAccessibleName("Planned actions")
         self.table.horizontalHeader().setResizeContentsPrecision(64)
+        # Long paths lose their middle, not the name at their end; the whole is in the tooltip.
+        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setWordWrap(False)
         lay.addWidget(self.table, 1)
         self.notes = QLabel(self)
         self.notes.setWordWrap(True)
@@ -147,18 +150,34 @@ class PlanPanel(QWidget):
         self.model.columns = _columns(plan.root)
         self.model.set_items(plan.ordered())
         self.table.resizeColumnsToContents()
-        # "Why" takes the room that is left; the table fills the dialog.
+        # "Why" takes the room that is left, and the path never more than two fifths of the
+        # table: a long path used to leave "Why" two characters wide.
         header = self.table.horizontalHeader()
         header.setStretchLastSection(False)
+        width = max(self.table.viewport().width(), self.window().width() - 40, 600)
+        header.resizeSection(1, min(header.sectionSize(1), width * 2 // 5))
         header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setMinimumSectionSize(40)
         self.summary.setText(plan.summary())
         notes = [notice] if notice else []
         notes += [f"Warning: {w}" for w in plan.warnings] + [f"Kept: {k}" for k in plan.kept]
         admin = [a for a in plan.actions if a.needs_privilege]
-        if admin:
-            notes.append(
-                f"{len(admin)} action(s) need administrator rights; you will be asked for them."
-            )
+        euid = os.geteuid() if hasattr(os, "geteuid") else 0
+        if admin and euid != 0:
+            from uv_cache_inspector.core import elevate
+
+            n = fmt.plural(len(admin), "action")
+            if elevate.choose(interactive=False) == "none":
+                notes.append(
+                    f"{n} {'needs' if len(admin) == 1 else 'need'} administrator rights, and "
+                    f"no password prompt can open: {elevate.why_no_prompt()}. Apply does the "
+                    "rest, then shows the command that does exactly these."
+                )
+            else:
+                notes.append(
+                    f"{n} {'needs' if len(admin) == 1 else 'need'} administrator rights; "
+                    "you will be asked for them."
+                )
         self.notes.setText("\n".join(notes))
         self.apply_button.setEnabled(bool(plan.actions))
         self.apply_button.setText("Apply with administrator rights…" if admin else "Apply")
@@ -208,7 +227,7 @@ class PlanPanel(QWidget):
         done = [r for r in results if r.done]
         failed = [r for r in results if not r.done]
         freed = sum(r.freed for r in done)
-        text = f"Done: {len(done)} action{'s' if len(done) != 1 else ''}, {fmt.size(freed)} freed."
+        text = f"Done: {fmt.plural(len(done), 'action')}, {fmt.size(freed)} freed on disk."
         if failed:
             text += f" {len(failed)} not done: " + "; ".join(
                 f"{os.path.basename(r.action.path)} ({r.error})" for r in failed[:3]
@@ -229,9 +248,14 @@ class PlanPanel(QWidget):
             self.plan.root, self.plan.kind, self._privileged, for_uid=uid, policy=self.plan.policy
         )
         if method == "none":
-            # Exactly this plan's privileged part (a saved plan), never a bare `sudo uvci ...`
-            # that would also do what was not shown.
-            self.paste.setPlainText(elevate.paste_for(sub, self.owner_name or str(uid), uid))
+            # The command applies the saved plan of exactly the actions shown as needing
+            # administrator rights: not a fresh operation, which could do more than was shown.
+            n = fmt.plural(len(self._privileged), "action")
+            self.notes.setText(
+                f"No password prompt: {elevate.why_no_prompt()}. In a terminal, this command "
+                f"does the {n} marked “administrator” above, and nothing else:"
+            )
+            self.paste.setPlainText(elevate.paste_for(sub, self.owner_name or str(uid)))
             self.paste.show()
             self.copy.show()
             self._results += [

@@ -43,6 +43,14 @@ CATEGORY_NAMES = {
 }
 
 
+SIZES_NOTE = (
+    "Sizes are space on disk: allocated blocks, each hard-linked file once, folders included "
+    "(what `uv cache size` and `du` count). `uv cache prune` prints the files' lengths "
+    "instead (“Removed N files (X)”: every hard link again, no folders, no block "
+    "rounding), so for the same removal its figure is usually smaller."
+)
+
+
 class PruneDialog(QDialog):
     def __init__(
         self, snapshot: Snapshot, bucket_set: BucketSet, parent: QWidget | None = None
@@ -65,6 +73,10 @@ class PruneDialog(QDialog):
         )
         intro.setWordWrap(True)
         lay.addWidget(intro)
+        counting = QLabel(SIZES_NOTE, self)
+        counting.setWordWrap(True)
+        counting.setStyleSheet("color: gray")
+        lay.addWidget(counting)
         self.categories = QGroupBox("What to remove", self)
         self.cat_layout = QVBoxLayout(self.categories)
         lay.addWidget(self.categories)
@@ -76,6 +88,7 @@ class PruneDialog(QDialog):
         self.use_age = QCheckBox("Also remove entries not used for")
         self.age = QDoubleSpinBox()
         self.age.setRange(1, 3650)
+        self.age.setDecimals(0)
         self.age.setValue(90)
         self.age.setSuffix(" days")
         age_row.addWidget(self.use_age)

@@ -8,10 +8,30 @@ from typing import Any
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
 from uv_cache_inspector.core.diagnose import Diagnosis
-from uv_cache_inspector.core.model import Finding, Progress
+from uv_cache_inspector.core.model import Finding, Progress, Severity
 from uv_cache_inspector.core.operations import REPAIRABLE  # one list, for CLI and app
 from uv_cache_inspector.gui.tasks import TaskRunner
 from uv_cache_inspector.gui.views.plan_view import PlanPanel
+
+
+def intro_text(chosen: Sequence[Finding], user: str) -> str:
+    """What these fixes are for: uv's access back, or only tidying what uv left behind."""
+    after = " Nothing happens until you press Apply; uv must not be running."
+    if chosen and all(f.code == "orphaned-tmp" for f in chosen):
+        one = len(chosen) == 1
+        them = "it" if one else "them"
+        return (
+            f"{'This temporary folder was' if one else 'These temporary folders were'} "
+            f"left by {'an interrupted uv run' if one else 'interrupted uv runs'}: nothing "
+            f"uses {them} and uv does not need {them}. uv can already use the cache; removing "
+            f"{them} frees the space." + after
+        )
+    if chosen and all(f.severity is not Severity.ERROR for f in chosen):
+        return (
+            f"These fixes remove what uv, running as {user}, could stumble on later; uv can "
+            "use the cache now." + after
+        )
+    return f"These fixes let uv, running as {user}, use the cache again." + after
 
 
 class RepairDialog(QDialog):
@@ -27,11 +47,8 @@ class RepairDialog(QDialog):
         self.runner = TaskRunner(self)
         lay = QVBoxLayout(self)
         user = diagnosis.inputs.user
-        intro = QLabel(
-            f"These fixes let uv, running as {user.describe()}, use the cache again. "
-            "Nothing happens until you press Apply; uv must not be running.",
-            self,
-        )
+        chosen = [f for f in (findings or diagnosis.findings) if f.code in REPAIRABLE]
+        intro = QLabel(intro_text(chosen, user.describe()), self)
         intro.setWordWrap(True)
         lay.addWidget(intro)
         self.panel = PlanPanel(self.runner, self)
@@ -39,7 +56,6 @@ class RepairDialog(QDialog):
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
         buttons.rejected.connect(self.reject)
         lay.addWidget(buttons)
-        chosen = [f for f in (findings or diagnosis.findings) if f.code in REPAIRABLE]
         self.runner.result.connect(self._on_plan)
         self.panel.summary.setText("Working out the plan…")
         self._diagnosis = diagnosis

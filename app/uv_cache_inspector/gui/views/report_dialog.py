@@ -8,7 +8,7 @@ from typing import Any
 from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QDialog,
-    QHBoxLayout,
+    QDialogButtonBox,
     QLabel,
     QPlainTextEdit,
     QPushButton,
@@ -36,13 +36,13 @@ class ReportDialog(QDialog):
         self.text.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.text.setAccessibleName("Report in Markdown")
         lay.addWidget(self.text, 1)
-        row = QHBoxLayout()
-        row.addStretch(1)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
+        buttons.rejected.connect(self.reject)
         copy = QPushButton("Copy Markdown", self)
         copy.setDefault(True)
         copy.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.text.toPlainText()))
-        row.addWidget(copy)
-        lay.addLayout(row)
+        buttons.addButton(copy, QDialogButtonBox.ButtonRole.ActionRole)
+        lay.addWidget(buttons)
         self.runner.result.connect(self._on_result)
 
         def make(_token: object) -> Generator[Progress, None, str]:
