@@ -327,11 +327,21 @@ def _permission_findings(inp: Inputs) -> Iterable[Finding]:
     reported: list[str] = []
     owners = {c.path: c.owner for c in _candidates(inp)}
     hardlink_rule = _hardlinks_need_ownership()
+    root_owner = inp.quick.root_node.owner
+    shared_gid = root_owner.gid if is_shared(root_owner) else None
     for cand in _candidates(inp):
         if any(cand.path == r or cand.path.startswith(r + os.sep) for r in reported):
             continue
         rel = inp.rel(cand.path)
         if rel and rel[0] == "..":
+            continue
+        if (
+            shared_gid is not None
+            and cand.owner.uid not in (0, user.uid)
+            and cand.owner.gid == shared_gid
+        ):
+            # Another member's, in a cache shared by a group: its group bits are what is wrong
+            # (rule_shared_cache says so); taking it from its owner would break their uv.
             continue
         need, cleanup, what = requirement(rel, cand.owner.is_dir)
         parent = owners.get(os.path.dirname(cand.path))
@@ -420,16 +430,21 @@ def rule_shared_cache(inp: Inputs) -> Iterable[Finding]:
     bad = [
         c
         for c in _candidates(inp)
-        if c.owner.is_dir and (not c.owner.mode & 0o020 or c.owner.gid != root.gid)
+        if c.owner.gid != root.gid
+        or (c.owner.is_dir and (c.owner.mode & 0o070) != 0o070)
+        # A file the group cannot read and write: uv cannot read it (an index page), nor,
+        # under fs.protected_hardlinks, hard-link it (another member's archive file).
+        or (not c.owner.is_dir and (c.owner.mode & 0o060) != 0o060)
     ]
     reported: list[str] = []
     for c in bad:
         if any(c.path.startswith(r + os.sep) for r in reported):
             continue
         reported.append(c.path)
+        locked_out = not may(c.owner, inp.user, "rx")
         yield finding(
             "shared-cache-permissions",
-            WARNING,
+            ERROR if locked_out else WARNING,
             c.path,
             f"This cache is shared with group {group} (setgid, group-writable), but "
             f"{inp.short(c.path)} is not writable by that group (group "
@@ -816,8 +831,14 @@ def rule_archives(inp: Inputs) -> Iterable[Finding]:
             count=len(unref),
             nbytes=total,
         )
+    unreadable = [m.path for m in snap.marks if m.reason == "unreadable"]
     for a in snap.archives:
         incomplete = [p for p in a.problems if p.startswith(("incomplete", "empty"))]
+        prefix = a.path + os.sep
+        if incomplete and any(u == a.path or u.startswith(prefix) for u in unreadable):
+            # We could not read all of it (another user's, in a shared cache): that says
+            # nothing about whether it is complete; the permission rules report it instead.
+            continue
         if incomplete or a.kind is ArchiveKind.FILE:
             who = f" ({a.package} {a.version or ''})" if a.package else ""
             yield finding(

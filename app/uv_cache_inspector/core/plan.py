@@ -765,7 +765,7 @@ def repair_plan(
                         category="mode",
                         step="chmod",
                         expect=exp,
-                        add_mode=0o770 if group else 0o700,
+                        add_mode=0o2770 if group else 0o700,  # setgid: new entries stay the group's
                         add_file_mode=0o660 if group else 0o600,
                         recursive=exp.kind == "dir",
                         gid=shared_gid if group else None,
