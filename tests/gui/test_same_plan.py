@@ -16,7 +16,7 @@ def test_the_apps_prune_plan_is_the_clis(qtbot, real_cache, template, world_tmp,
     from uv_cache_inspector.gui.views.prune_dialog import PruneDialog
 
     # An active venv installed in symlink mode, pointing into an archive prune would remove.
-    orphan = sorted(template.orphans)[0]
+    orphan = min(template.orphans)
     venv = world_tmp / "symlink-venv"
     site = venv / "lib" / "python3.11" / "site-packages"
     site.mkdir(parents=True)
