@@ -246,3 +246,64 @@ def test_sigterm_stops_like_ctrl_c(real_cache):
         proc.kill()
     assert proc.returncode == 143, (out, err)
     assert "terminated" in err and "Traceback" not in err
+
+
+def test_a_cache_without_lock_counts_only_the_uv_that_uses_it(real_cache, world_tmp, uvr):
+    """uv older than 0.8.19 takes no lock (issue 12, item 10): only a uv that uses this very
+    cache makes prune refuse; one busy with another cache does not."""
+    import subprocess
+
+    from tests.harness.uvcache import clean_env
+    from tests.harness.uvproc import uv_holding_lock
+
+    (real_cache / ".lock").unlink()
+    other = copy_cache(real_cache, world_tmp / "other-cache")
+    orphan = real_cache / ".tmpOld"
+    orphan.mkdir()
+    os.utime(orphan, (0, 0))
+    with uv_holding_lock(uvr.uv, other, uvr.python):
+        proc = uvci("prune", "--yes", "--cache-dir", str(real_cache))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not orphan.exists()
+
+    # An old uv (no lock) running a program from this cache: refused, and named.
+    old = old_uv("0.5.14") / "uv"
+    ready = world_tmp / "ready"
+    go = world_tmp / "go"
+    script = (
+        "import os, sys, time\n"
+        f"open({str(ready)!r}, 'w').close()\n"
+        f"while not os.path.exists({str(go)!r}): time.sleep(0.02)\n"
+    )
+    runner = subprocess.Popen(
+        [
+            str(old),
+            "run",
+            "--no-project",
+            "--cache-dir",
+            str(real_cache),
+            "--python",
+            uvr.python,
+            "--",
+            "python",
+            "-c",
+            script,
+        ],
+        env=clean_env(),
+        cwd=world_tmp,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        while not ready.exists():
+            assert runner.poll() is None, runner.communicate()
+            time.sleep(0.02)
+        assert not (real_cache / ".lock").exists()
+        orphan.mkdir()
+        os.utime(orphan, (0, 0))
+        proc = uvci("prune", "--yes", "--cache-dir", str(real_cache))
+        assert proc.returncode == 3, proc.stdout + proc.stderr
+        assert "uv run" in proc.stderr and orphan.exists()
+    finally:
+        go.touch()
+        runner.wait(timeout=60)
