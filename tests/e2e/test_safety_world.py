@@ -307,3 +307,23 @@ def test_a_cache_without_lock_counts_only_the_uv_that_uses_it(real_cache, world_
     finally:
         go.touch()
         runner.wait(timeout=60)
+
+
+def test_scan_and_prune_agree_about_referenced(real_cache, world_tmp, uvr):
+    """One rule (core.refs): an archive linked only from a dangling source revision is not
+    "used" in scan (nor the table, nor report) and is what prune removes (issue 12, item 4)."""
+    venv = uvr.venv(world_tmp / "venv", real_cache)
+    # A rebuild of the sdist: a new current revision; the old one dangles, with its archive.
+    uvr.pip_install(real_cache, venv, ["epsilon"], "--reinstall", "--refresh-package", "epsilon")
+    scan = json.loads(uvci("scan", "--json", "--cache-dir", str(real_cache)).stdout)
+    plan = json.loads(uvci("prune", "--json", "--cache-dir", str(real_cache)).stdout)
+    pruned = {
+        os.path.basename(a["path"]) for a in plan["actions"] if a["category"] == "unreferenced"
+    }
+    archives = {a["id"]: a["referenced"] for a in scan["archives"]}
+    assert any(
+        p.startswith(str(real_cache / "sdists-v11"))
+        for p in (a["path"] for a in plan["actions"] if a["category"] == "sdist-revision")
+    )
+    for path, referenced in archives.items():
+        assert referenced == (path not in pruned), path
