@@ -10,6 +10,7 @@ of a second on any cache size), deep rules need the full scan. A finding is iden
 from __future__ import annotations
 
 import os
+import stat
 import time
 from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -362,7 +363,8 @@ def _permission_findings(inp: Inputs) -> Iterable[Finding]:
             effect = (
                 "uv cannot hard-link its files into environments: Linux lets a user hard-link "
                 "only files they own or may write (fs.protected_hardlinks=1), so installs fail "
-                'with "failed to hardlink file … Operation not permitted (os error 1)"'
+                'with "failed to hardlink file … Operation not permitted (os error 1)", or uv '
+                "copies every file instead (slower, and the disk space twice)"
             )
         elif denied_need:
             effect = _consequence(need, rel)
@@ -417,8 +419,32 @@ def _cannot_hardlink(rel: tuple[str, ...], cand: _Candidate, user: UvUser, rule:
     if not rule or len(rel) < 2 or rel[0] != "archive-v0" or cand.owner.uid == user.uid:
         return False
     if cand.owner.is_dir:
-        return cand.files > 0  # its files have this owner too (a mark covers what it holds)
+        first = _first_file_owner(cand.path)  # its files have its owner, as a rule: look
+        return first is not None and first.uid != user.uid and not may(first, user, "rw")
     return not may(cand.owner, user, "rw")
+
+
+def _first_file_owner(path: str, budget: int = 64) -> Owner | None:
+    """The owner of the first regular file below `path` (looking at `budget` entries at most)."""
+    stack = [path]
+    while stack and budget > 0:
+        try:
+            with os.scandir(stack.pop()) as it:
+                for e in it:
+                    budget -= 1
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except OSError:
+                        continue
+                    if stat.S_ISREG(st.st_mode):
+                        return Owner.from_stat(st)
+                    if stat.S_ISDIR(st.st_mode):
+                        stack.append(e.path)
+                    if budget <= 0:
+                        break
+        except OSError:
+            continue
+    return None
 
 
 def rule_shared_cache(inp: Inputs) -> Iterable[Finding]:
