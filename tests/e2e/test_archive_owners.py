@@ -118,7 +118,7 @@ def test_prune_and_delete_never_leave_half_done_work(nobody_cache, unprivileged,
         if not os.path.lexists(link):
             raise AssertionError(f"{link} removed")
     paste = data["paste_command"]
-    assert paste.startswith("sudo ") and "--plan" in paste
+    assert paste.startswith(("sudo ", "su -c ")) and "--plan" in paste
 
     # Delete of one archive (the app's Delete), planned as the user: link and archive together.
     archive = next(p for p in (cache / "archive-v0").iterdir() if p.is_dir())
@@ -136,7 +136,10 @@ def test_prune_and_delete_never_leave_half_done_work(nobody_cache, unprivileged,
     assert actions and all(admin for _path, admin in actions), actions
 
     # The pasted command, run as root for that user, does the rest; uv works after it.
-    argv = paste.split()[1:]
+    import shlex
+
+    words = shlex.split(paste)
+    argv = shlex.split(words[2]) if words[0] == "su" else words[1:]
     helper = uvci(*argv[1:], env={"SUDO_UID": "65534"})
     assert helper.returncode == 0, helper.stdout + helper.stderr
     doctor = unprivileged.uvci("doctor", "--json", "--cache-dir", str(cache))

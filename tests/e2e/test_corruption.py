@@ -109,25 +109,30 @@ def _candidates(root: Path, kind: str) -> list[Path]:
     return sorted(p for p in root.glob(patterns[kind]) if not p.is_symlink())
 
 
-def _place(root: Path, where: str) -> Path:
+def _place(root: Path, where: str) -> Path | None:
+    """Where to plant; None when an earlier damage already removed every such place (a swap
+    emptied the only sdist index: hypothesis found that draw)."""
     if where == "root":
         return root
     if where == "archive-v0":
         return root / "archive-v0"
     if where == "wheels":
-        return next(root.glob("wheels-v*"))
+        return next(root.glob("wheels-v*"), None)
     if where == "index":
-        return next(root.glob("wheels-v*/index/*"))
+        return next(root.glob("wheels-v*/index/*"), None)
     if where == "sdists":
-        return next(root.glob("sdists-v*"))
-    return next(p for p in root.glob("sdists-v*/index/*/*") if p.is_dir())
+        return next(root.glob("sdists-v*"), None)
+    return next((p for p in root.glob("sdists-v*/index/*/*") if p.is_dir()), None)
 
 
 def _damage(root: Path, mutation: tuple) -> None:
     op = mutation[0]
     if op == "plant":
         _, where, what, (name, target) = mutation
-        parent = os.fsencode(_place(root, where))
+        place = _place(root, where)
+        if place is None:
+            return
+        parent = os.fsencode(place)
         path = os.path.join(parent, name)
         try:
             if what == "file":

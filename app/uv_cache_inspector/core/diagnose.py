@@ -355,11 +355,20 @@ def _permission_findings(inp: Inputs) -> Iterable[Finding]:
         reported.append(cand.path)
         foreign = cand.owner.uid != user.uid
         code = "foreign-owner" if foreign else "permission-denied"
-        severity = ERROR if (denied_need or no_link or (sticky and need)) else WARNING
+        # Inside an archive of the user's, a refused link fails the install; a whole archive
+        # of another owner is refused at its first link, and uv copies every file instead.
+        partial_link = no_link and len(rel) >= 3
+        severity = ERROR if (denied_need or partial_link or (sticky and need)) else WARNING
         want = need if denied_need else (cleanup or "w")
         name = inp.short(cand.path) or "the cache directory"
         why = explain_denial(cand.path, cand.owner, user, want)
-        if no_link:
+        if no_link and not partial_link:
+            effect = (
+                "uv may not hard-link its files (fs.protected_hardlinks=1 allows that only for "
+                "files one owns or may write), so it copies every file instead (slower, and the "
+                "disk space twice), and `uv cache clean` and `uv cache prune` cannot delete it"
+            )
+        elif no_link:
             effect = (
                 "uv cannot hard-link its files into environments: Linux lets a user hard-link "
                 "only files they own or may write (fs.protected_hardlinks=1), so installs fail "

@@ -281,9 +281,15 @@ def _needs_admin_to_remove(snap: Snapshot, path: str, is_dir: bool) -> bool:
             return True
     except OSError:
         return False
+    # A folder below that is someone else's and closed to us cannot be emptied (another
+    # user's file in a folder of ours can be unlinked: that needs only the folder).
     prefix = path.rstrip(os.sep) + os.sep
     return any(
-        m.owner is not None and m.owner.uid != euid and m.path.startswith(prefix)
+        m.owner is not None
+        and m.owner.is_dir
+        and m.owner.uid != euid
+        and m.path.startswith(prefix)
+        and not os.access(m.path, os.W_OK | os.X_OK)
         for m in snap.marks
     )
 
