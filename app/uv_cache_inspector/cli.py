@@ -817,7 +817,7 @@ def cmd_prune(args: argparse.Namespace) -> int:
         plan, guard = elevate.intersect(_load_plan(args.plan), _fresh_prune(snap, ctx, args)), None
     else:
         plan, guard = ops.prune(snap, ctx.bucket_set(), options, None if args.force else situation)
-    notice = None if args.force else situation.notice()
+    notice = situation.notice() if guard is not None else None
     if notice and not args.json:
         print(notice)
     mine, privileged = ops.split_privileged(plan)
@@ -925,7 +925,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     plan, guard = ops.repair(
         diag, situation=None if args.force else situation, while_in_use=args.while_in_use
     )
-    notice = None if args.force else situation.notice()
+    notice = situation.notice() if guard is not None else None
     if notice and not args.json:
         print(notice)
     if saved_plan is not None:

@@ -221,6 +221,7 @@ class Guard:
     grace: float = GRACE_SECONDS
     env_symlink_targets: Callable[[Iterable[str]], set[str]] | None = None
     link_targets: dict[str, str] = field(default_factory=dict)  # entry path -> archive path
+    current_buckets: frozenset[str] = frozenset()  # current for the newest uv (not stale)
     current_sweep: Sweep | None = None
     protected: dict[str, str] = field(default_factory=dict)  # path -> why
 
@@ -241,7 +242,8 @@ class Guard:
             if _under_root(env, self.root) and env != self.root:
                 prot.setdefault(_unit_of(env, self.root), f"the environment of {who}")
         for name, who in _buckets_of_running_uvs(s).items():
-            prot.setdefault(os.path.join(self.root, name), f"read by {who}")
+            if name not in self.current_buckets:  # a bucket the prune keeps anyway
+                prot.setdefault(os.path.join(self.root, name), f"read by {who}")
         if self.env_symlink_targets is not None:
             outside = [e for e in s.environments if not _under_root(e, self.root)]
             for archive in self.env_symlink_targets(outside):
@@ -357,7 +359,16 @@ def guard_for(snap: Snapshot, grace: float = GRACE_SECONDS) -> Guard:
             out |= memo[env]
         return out
 
-    return Guard(snap.real_root, grace=grace, link_targets=links, env_symlink_targets=targets)
+    from uv_cache_inspector.core.model import BucketStatus
+
+    current = frozenset(b.name for b in snap.buckets if b.status is BucketStatus.CURRENT)
+    return Guard(
+        snap.real_root,
+        grace=grace,
+        link_targets=links,
+        env_symlink_targets=targets,
+        current_buckets=current,
+    )
 
 
 def keep_what_is_used(plan: Plan, guard: Guard) -> None:

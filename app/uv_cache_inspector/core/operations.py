@@ -167,8 +167,11 @@ def prune(
     from uv_cache_inspector.core.plan import prune_plan
 
     policy = prune_policy(options)
-    guarded = options.while_in_use or (situation is not None and situation.guarded)
-    if guarded and not (situation is not None and situation.own_launcher):
+    # Guarded when the user asked for it, or when our own launcher is the only holder; any
+    # other holder makes Apply refuse until the user chooses to go on (never silently).
+    own = situation is not None and situation.own_launcher
+    guarded = options.while_in_use or own
+    if guarded and not own:
         if options.packages or options.ci or options.max_size is not None:
             raise UsageError(
                 "while uv runs, only what no uv can be using is freed (old archives, stale "
@@ -216,19 +219,22 @@ def repair(
         diagnosis.inputs.quick.real_root,
         shared_gid=root_owner.gid if is_shared(root_owner) else None,
     )
-    guarded = while_in_use or (situation is not None and situation.guarded)
+    guarded = while_in_use or (situation is not None and situation.own_launcher)
     snap = diagnosis.snapshot
     return plan, (_guard(snap, plan) if guarded and snap is not None else None)
 
 
 def delete(
-    snap: Snapshot, paths: Iterable[str], situation: LockSituation | None = None
+    snap: Snapshot,
+    paths: Iterable[str],
+    situation: LockSituation | None = None,
+    while_in_use: bool = False,
 ) -> tuple[Plan, Guard | None]:
     """Remove chosen rows of the table (an archive goes with the links that name it)."""
     from uv_cache_inspector.core.plan import delete_plan
 
     plan = delete_plan(snap, list(paths))
-    guarded = situation is not None and situation.guarded
+    guarded = situation is not None and (situation.own_launcher or while_in_use)
     return plan, (_guard(snap, plan) if guarded else None)
 
 

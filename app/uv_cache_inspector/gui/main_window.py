@@ -744,8 +744,8 @@ class MainWindow(QMainWindow):
 
         def plan_guarded(_token: object) -> Generator[Progress, None, Any]:
             yield Progress("planning")  # the process sweep runs here, off the GUI thread
-            situation = ops.LockSituation(free=False, own_launcher=False)
-            guarded, guard = ops.delete(snap, keys, situation)
+            situation = ops.lock_situation(snap.real_root)
+            guarded, guard = ops.delete(snap, keys, situation, while_in_use=True)
             return guarded, guard, situation.notice()
 
         def planned(name: str, result: Any) -> None:

@@ -152,7 +152,7 @@ class PruneDialog(QDialog):
             yield Progress("planning")
             situation = ops.lock_situation(snap.real_root)
             plan, guard = ops.prune(snap, bs, policy, situation)
-            return plan, guard, situation.notice()
+            return plan, guard, (situation.notice() if guard is not None else None)
 
         self.panel.summary.setText("Working out the plan…")
         self.runner.run("plan", make)

@@ -74,7 +74,7 @@ class RepairDialog(QDialog):
             yield Progress("planning")
             situation = ops.lock_situation(diagnosis.inputs.quick.real_root)
             plan, guard = ops.repair(diagnosis, chosen, situation, while_in_use)
-            return plan, guard, situation.notice()
+            return plan, guard, (situation.notice() if guard is not None else None)
 
         self.runner.run("plan", make)
 
