@@ -620,8 +620,9 @@ def _print_explanations(
             print(f"uv said: {escape(f.line)}")
         else:
             print(f"Also: {escape(f.line)}")
+        print(f"  {escape(story['headline'])} ({e.finding.code})")
         print(f"  What uv tried:  {escape(story['tried'])}")
-        print(f"  What failed:    {escape(story['refused'])}")
+        print(f"  Refused:        {escape(story['refused'])}")
         print(f"  Why:            {escape(story['why'])}")
         if story["todo"]:
             print(f"  What to do:     {escape(story['todo'])}")
@@ -629,7 +630,7 @@ def _print_explanations(
             print(f"  Checked:        {escape(c)}")
         for c in story["unchecked"]:
             print(f"  Not checked:    {escape(c)}")
-        others = list(e.candidates[1:])
+        others = [] if e.evidence else list(e.candidates[1:])
         if others and i == 0:
             print("  Other causes the text allows:")
             for c in others[:5]:

@@ -693,6 +693,44 @@ _CAUSES: dict[str, Cause] = {
 }
 
 
+_HEADLINES = {
+    "foreign-owner": "Part of it belongs to another user",
+    "permission-denied": "Permission refused, and the text does not say why",
+    "bad-mode": "A directory in the cache lost its permissions",
+    "read-only-cache": "The cache was made read-only",
+    "sandbox": "A sandbox forbids writing to uv's cache",
+    "read-only-filesystem": "The filesystem is read-only",
+    "system-environment": "The target is a system Python, not uv's cache",
+    "no-links-filesystem": "The filesystem has no links (exFAT, FAT, a share)",
+    "mount-point": "The directory is a mount point",
+    "file-in-use": "A program is running from there",
+    "antivirus": "Security software holds the files",
+    "concurrent-uv": "Several uv processes wrote at once",
+    "cross-device": "Two filesystems: renames and links cannot cross",
+    "multi-user-cache": "A cache shared by several users",
+    "name-too-long": "A file name is too long for the filesystem",
+    "trailing-space": "A stray space in the cache path",
+    "wsl1": "WSL1's filesystem",
+    "network-filesystem": "The network filesystem lost the file",
+    "lock-unsupported": "The filesystem cannot take uv's lock",
+    "disk-full": "The disk was full",
+    "disk-quota": "The disk quota is used up",
+    "lock-contention": "Another uv holds the cache lock",
+    "missing-entry": "A cache entry is gone",
+    "missing-directory": "A directory was missing",
+    "mixed-uv-versions": "Another uv version wrote the cache",
+    "open-file-limit": "Too many open files",
+    "out-of-memory": "The kernel refused memory",
+    "onedrive": "OneDrive refuses the hard links",
+    "bad-home": "No usable home directory",
+    "windows-store-python": "The Microsoft Store Python",
+    "bad-python-path": "That is not a Python",
+    "command-not-runnable": "Not a program that can run",
+    "reflink": "Cloning files failed",
+    "io-error": "An error uvci has no story for",
+}
+
+
 @dataclass(frozen=True, slots=True)
 class Candidate:
     cause: str
@@ -1262,19 +1300,25 @@ class Explanation:
     outside_cache: list[str] = field(default_factory=list)
     fix_action: str | None = None  # "repair" or "prune": the window's own flows
     message_cache: str | None = None
+    why: str = ""  # the cause, in a sentence or two (without the operation)
 
     def story(self) -> dict[str, Any]:
+        """The failure as a story: what uv tried, what the system refused, why, what to do,
+        and what was (not) checked."""
         f = self.failure
-        refused = f.os_message or (f"os error {f.errno}" if f.errno is not None else "")
+        tried = describe_op(f)
         if f.errno is not None:
-            name = f" ({f.errno_name})" if f.errno_name else ""
-            refused = f"{refused} (os error {f.errno}){name}".strip()
+            name = f", {f.errno_name}" if f.errno_name else ""
+            refused = f"{f.os_message or 'an error'} (os error {f.errno}{name})."
+        elif f.os_message:
+            refused = f"{f.os_message}."
+        else:
+            refused = "uv printed no error number."
         return {
-            "tried": f"uv tried to {describe_op(f)}.",
-            "refused": f"The system refused: {refused}."
-            if refused
-            else "uv reported no error number.",
-            "why": self.finding.message,
+            "headline": _HEADLINES.get(self.cause, self.cause),
+            "tried": tried[0].upper() + tried[1:] + ".",
+            "refused": refused,
+            "why": self.why[:1].upper() + self.why[1:],
             "todo": self.finding.fix or "",
             "checked": list(self.checked),
             "unchecked": list(self.unchecked),
@@ -1628,24 +1672,28 @@ def explain_one(
     dev_null = any(p.startswith("/dev/null") for p in f.paths)
     fix, fix_kind, action = _fix_for(cause, user, actionable, outside, text_only, dev_null)
     c = _CAUSES[cause]
+    title = c.title[0].upper() + c.title[1:]
+    pointer = candidates[0].why if candidates else ""
     if evidence and cause in _REFINES:
         first = evidence[0]
-        message = f"{first.message} That is because {c.title}."
+        why = f"{first.message} {title}."
+        message = why
         severity = ERROR
         code = c.code
         path = first.path
     elif evidence:
         first = evidence[0]
-        message = first.message
+        why = first.message
+        message = why
         severity = ERROR
         code = first.code
         path = first.path
     else:
-        why = candidates[0].why if candidates else ""
-        message = f"{describe_op(f)[0].upper()}{describe_op(f)[1:]} failed: {c.title}"
-        if why:
-            message += f" ({why})"
-        message += "."
+        why = f"{title}." + (f" What points at it: {pointer}." if pointer else "")
+        op = describe_op(f)
+        message = f"{op[0].upper()}{op[1:]} failed: {c.title}" + (
+            f" ({pointer})." if pointer else "."
+        )
         severity = WARNING
         code = c.code
         path = f.paths[-1] if f.paths else None
@@ -1678,6 +1726,7 @@ def explain_one(
         outside_cache=outside,
         fix_action=action,
         message_cache=mroot,
+        why=why,
     )
 
 

@@ -691,7 +691,13 @@ class MainWindow(QMainWindow):
         # Users come here right after uv failed, with its message often still on the clipboard.
         copied = QGuiApplication.clipboard().text()
         looks_like_uv = "os error" in copied or "Failed to" in copied or "failed to" in copied
-        ExplainDialog(self.ctx.location.path, None, copied if looks_like_uv else "", self).exec()
+        dlg = ExplainDialog(self.ctx.location.path, None, copied if looks_like_uv else "", self)
+        dlg.exec()
+        # The Fix button hands over to the window's own flows (they plan, show, then apply).
+        if dlg.requested_fix == "repair":
+            self.open_repair(None)  # doctor's findings on this cache, planned as usual
+        elif dlg.requested_fix == "prune":
+            self.open_prune()
 
     def open_report(self) -> None:
         if not self._need_diagnosis():
