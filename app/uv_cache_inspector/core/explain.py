@@ -219,7 +219,7 @@ def _failure_from(report: uvtext.Report, progress: uvtext.Message | None) -> Fai
     )
 
 
-def parse(text: str | bytes) -> list[Failure]:
+def parse(text: str | bytes | uvtext.Prepared) -> list[Failure]:
     """Every failed operation in uv's output (errors, causes, warnings, log lines), each once,
     in the order uv printed them."""
     prepared = text if isinstance(text, uvtext.Prepared) else uvtext.prepare(text)
@@ -291,7 +291,9 @@ class Signals:
     onedrive: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__ if getattr(self, k)}  # type: ignore[attr-defined]
+        from dataclasses import fields
+
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name)}
 
 
 def signals(text: str) -> Signals:
@@ -1582,26 +1584,28 @@ def explain_one(
         else:
             same_cache = any(_inside(lp, root) for lp in (_local(p) for p in f.paths) if lp)
     for ev in evidence:
-        c = _EVIDENCE_CAUSE.get(ev.code)
+        ev_cause = _EVIDENCE_CAUSE.get(ev.code)
         if ev.code == "permission-denied":
             owner_uid = ev.details.get("uid")
             if owner_uid == (user.uid if user else None):
-                c = "read-only-cache" if "w" in str(ev.details.get("missing", "")) else "bad-mode"
+                ev_cause = (
+                    "read-only-cache" if "w" in str(ev.details.get("missing", "")) else "bad-mode"
+                )
             else:
-                c = "permission-denied"
+                ev_cause = "permission-denied"
             if "sticky" in str(ev.details.get("operation", "")):
-                c = "foreign-owner"
-        if c in ("foreign-owner", "permission-denied") and cause in _REFINES:
+                ev_cause = "foreign-owner"
+        if ev_cause in ("foreign-owner", "permission-denied") and cause in _REFINES:
             # the disk agrees, and the text says more precisely why (HOME=/, a system Python)
             candidates = [
                 Candidate(cause, candidates[0].why + "; on disk: " + ev.message),
                 *candidates[1:],
             ]
             break
-        if c:
-            cause = c
-            candidates = [Candidate(c, "found on disk: " + ev.message)] + [
-                x for x in candidates if x.cause != c
+        if ev_cause:
+            cause = ev_cause
+            candidates = [Candidate(ev_cause, "found on disk: " + ev.message)] + [
+                x for x in candidates if x.cause != ev_cause
             ]
             break
     local_paths = [p for p in (_local(p) for p in f.paths) if p]
@@ -1739,7 +1743,7 @@ def explain_text(
 ) -> tuple[list[Failure], list[Explanation], uvtext.Prepared]:
     """Parse and explain: the failures (primary first) and their explanations."""
     prepared = uvtext.prepare(text)
-    failures = parse(prepared)  # type: ignore[arg-type]
+    failures = parse(prepared)
     first = primary(failures)
     if first is not None:
         failures = [first] + [f for f in failures if f is not first]

@@ -726,9 +726,9 @@ def _paths(text: str, i: int, style: str) -> tuple[tuple[str, ...], str | None, 
                 return (), None, i
         k = text.find(" at ", j)
         if k >= 0 and k - j <= 8:
-            p, end = _quoted_at(text, k + 4)
-            if p is not None:
-                return (p,), res, end
+            at, end = _quoted_at(text, k + 4)
+            if at is not None:
+                return (at,), res, end
         return (), res, j
     p1, end = _quoted_at(text, i)
     if p1 is not None:
