@@ -24,8 +24,23 @@ from uv_cache_inspector.core.model import Owner
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ENTRIES = json.loads((DATA / "explain_corpus.json").read_text(encoding="utf-8"))["entries"]
+# Found after the rules were written; 5 of 10 were explained fully before the rules were
+# extended (README). One stays beyond the text: a home directory that was never created reads
+# exactly like a root-owned ~/.cache.
+HOLDOUT = json.loads((DATA / "explain_holdout.json").read_text(encoding="utf-8"))["entries"]
+KNOWN_MISSES = {"osu-wiki-14765-cache"}
+ALL = ENTRIES + HOLDOUT
 IDS = [e["id"] for e in ENTRIES]
-BY_ID = {e["id"]: e for e in ENTRIES}
+ALL_IDS = [
+    pytest.param(
+        e["id"],
+        marks=pytest.mark.xfail(strict=True, reason="the text cannot tell this cause")
+        if e["id"] in KNOWN_MISSES
+        else (),
+    )
+    for e in ALL
+]
+BY_ID = {e["id"]: e for e in ALL}
 NOBODY = UvUser(65534, 65534, frozenset({65534}), "nobody", "the cache's owner")
 
 
@@ -42,15 +57,15 @@ def _got(e: ex.Explanation) -> dict[str, object]:
 
 def test_the_corpus_is_real_and_large_enough():
     assert len(ENTRIES) >= 60
-    assert len(set(IDS)) == len(IDS)
-    for e in ENTRIES:
+    assert len({e["id"] for e in ALL}) == len(ALL)
+    for e in ALL:
         assert e["url"].startswith("https://github.com/"), e["id"]
         assert e["text"].strip() and e["root_cause"].strip(), e["id"]
         assert set(e["expect"]) == {"operation", "paths", "errno", "cause", "fix"}
         assert e["expect"]["cause"] in ex._CAUSES, e["id"]
 
 
-@pytest.mark.parametrize("entry_id", IDS)
+@pytest.mark.parametrize("entry_id", ALL_IDS)
 def test_without_a_cache(entry_id, tmp_path):
     entry = BY_ID[entry_id]
     missing = str(tmp_path / "no-cache-here")
@@ -64,7 +79,7 @@ def test_without_a_cache(entry_id, tmp_path):
     assert any("no uv cache" in u for u in story["unchecked"])
 
 
-@pytest.mark.parametrize("entry_id", IDS)
+@pytest.mark.parametrize("entry_id", ALL_IDS)
 def test_with_a_cache_real_uv_wrote(entry_id, template_cache):
     """The cache uvci looks at is not the message's: the answer stays the text's, and says that
     the message's cache was not checked."""

@@ -847,6 +847,19 @@ def _denied_causes(f: Failure, sig: Signals, roles: list[str], root: str | None)
             "sandbox",
             "macOS says 'Operation not permitted' (not 'Permission denied') for sandbox denials",
         )
+    if op == "canonicalize":
+        add(
+            "foreign-owner",
+            "following the interpreter's links crosses a directory this user "
+            "may not enter (often a Python installed under /root, mode 700)",
+        )
+    top_level = [p for p in paths if p.startswith("/") and p.count("/") == 1 and len(p) > 1]
+    if top_level and op in ("remove_dir", "remove_file", "create_dir", "create_file", "rename"):
+        add(
+            "foreign-owner",
+            f"{top_level[0]} is directly under /, which belongs to root: only "
+            "root may create or remove it",
+        )
     outside = [r for r in roles if r in ("tools", "pythons", "temp", "other")]
     if outside and op in ("create_dir", "create_file", "open", "create_temp", "lock"):
         add("foreign-owner", "a directory outside the cache belongs to another user")

@@ -111,12 +111,14 @@ def _trie(words: list[str]) -> str:
 
 # Decorations in front of a line, removed in turn (each anchored and bounded), tried only
 # when the line starts with a character the decoration can start with.
-_P_TIME = re.compile(r"\[\d{4}-\d\d-\d\d[T ][\d:.]{5,20}Z?\]\s?(?:\[\w{1,10}\]\s*)?")
+_P_TIME = re.compile(
+    r"\[(?:[\w.-]{1,40} )?\d{4}-\d\d-\d\d[T ][\d:.]{5,20}Z?\]\s?(?:\[\w{1,10}\]\s*)?"
+)  # [2024-04-03T12:12:22.668Z], [pip-install 2024-...Z], [2025-02-04 19:49:50.325] [info]
 _P_ISO = re.compile(r"\d{4}-\d\d-\d\dT[\d:.]{5,20}Z\s")
 _P_GMT = re.compile(r"[A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT\s")
 _P_KIT = re.compile(r"#\d{1,4} \d{1,6}\.\d{1,4} ")  # BuildKit
 _P_COMPOSE = re.compile(r"[\w.-]{1,64}-\d{1,3} {1,40}\| ")  # docker compose
-_P_ELAPSED = re.compile(r"\d{1,6}\.\d{3} (?=\s{0,8}(?:error|warning|Caused|cause|×))")
+_P_ELAPSED = re.compile(r"\d{1,6}\.\d{1,4} (?=\s{0,8}(?:error|warning|Caused|cause|×))")
 _P_UV = re.compile(r"uv: \[(?:error|warning)\]\s*")
 _P_MARK = re.compile(r"(?:> ?|:: ?| {0,2}⎿ {1,4}| {0,2}└ |• |● )")  # quotes, craft, agents
 
