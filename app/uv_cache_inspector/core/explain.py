@@ -21,6 +21,7 @@ environments; `core.access.ownership_fix`).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -219,14 +220,19 @@ def _failure_from(report: uvtext.Report, progress: uvtext.Message | None) -> Fai
     )
 
 
-def parse(text: str | bytes | uvtext.Prepared) -> list[Failure]:
-    """Every failed operation in uv's output (errors, causes, warnings, log lines), each once,
-    in the order uv printed them."""
-    prepared = text if isinstance(text, uvtext.Prepared) else uvtext.prepare(text)
-    out: dict[tuple[str, tuple[str, ...], int | None], Failure] = {}
+MAX_FAILURES = 1000  # distinct failures read from the start before jumping to the end
+TAIL = 256 * 1024  # how much of the end is read when the middle is skipped
+
+
+def _collect(
+    text: str,
+    out: dict[tuple[str, tuple[str, ...], int | None], Failure],
+    limit: int | None,
+) -> bool:
+    """Read reports into `out`; False when it stopped at `limit` failures."""
     progress: uvtext.Message | None = None
     since_progress = 0
-    for report in uvtext.reports(prepared.text):
+    for report in uvtext.reports(text):
         if report.kind == "progress":
             progress = uvtext.parse_item(report.items[0].text, report.items[0].line)
             since_progress = 0
@@ -241,6 +247,27 @@ def parse(text: str | bytes | uvtext.Prepared) -> list[Failure]:
             if old is not None:
                 del out[key]
             out[key] = f
+        if limit is not None and len(out) >= limit:
+            return False
+    return True
+
+
+def parse(
+    text: str | bytes | uvtext.Prepared, stats: dict[str, Any] | None = None
+) -> list[Failure]:
+    """Every failed operation in uv's output (errors, causes, warnings, log lines), each once,
+    in the order uv printed them. After MAX_FAILURES distinct failures (no uv run prints that
+    many), the middle is skipped and the last TAIL characters are read, where uv's final error
+    is; `stats["skipped_middle"]` then says so."""
+    prepared = text if isinstance(text, uvtext.Prepared) else uvtext.prepare(text)
+    out: dict[tuple[str, tuple[str, ...], int | None], Failure] = {}
+    complete = _collect(prepared.text, out, MAX_FAILURES)
+    if not complete and len(prepared.text) > TAIL:
+        tail = prepared.text[-TAIL:]
+        tail = tail[tail.find("\n") + 1 :]
+        _collect(tail, out, None)
+        if stats is not None:
+            stats["skipped_middle"] = len(prepared.text) - TAIL
     return list(out.values())
 
 
@@ -1756,7 +1783,20 @@ def explain_text(
 ) -> tuple[list[Failure], list[Explanation], uvtext.Prepared]:
     """Parse and explain: the failures (primary first) and their explanations."""
     prepared = uvtext.prepare(text)
-    failures = parse(prepared)
+    stats: dict[str, Any] = {}
+    failures = parse(prepared, stats)
+    if stats.get("skipped_middle"):
+        prepared = dataclasses.replace(
+            prepared,
+            notes=(
+                *prepared.notes,
+                (
+                    f"more than {MAX_FAILURES} distinct failures: the first ones and the last "
+                    f"{TAIL // 1024} KB were read, {stats['skipped_middle']:,} characters "
+                    "between them were skipped"
+                ),
+            ),
+        )
     first = primary(failures)
     if first is not None:
         failures = [first] + [f for f in failures if f is not first]
