@@ -198,3 +198,18 @@ def test_unlistable_directory_left_by_a_build(nobody_cache):
     assert e.cause == "bad-mode"
     assert e.finding.path == str(bad)
     assert e.fix_action == "repair"
+
+
+def test_nothing_on_disk_explains_it_so_a_sandbox_does(nobody_cache):
+    """The 8Knot message (EACCES opening sdists-v9/.git in a container) on a cache where the
+    user may write: the text's ownership story is ruled out by the disk, and what is left is
+    something around uv refusing the write."""
+    (nobody_cache / "sdists-v9").mkdir(exist_ok=True)
+    os.chown(nobody_cache / "sdists-v9", 65534, 65534)
+    text = _here("8knot-856", nobody_cache)
+    _, explained, _ = ex.explain_text(text, NOBODY, str(nobody_cache), cache_present=True)
+    e = explained[0]
+    assert BY_ID["8knot-856"]["expect"]["cause"] == "foreign-owner"  # the text alone
+    assert e.cause == "sandbox"
+    assert e.checked and any("nothing is refused now" in u for u in e.unchecked)
+    assert e.fix_action is None

@@ -1512,6 +1512,18 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
                 )
             )
         checked.append(f"whether the filesystem of {fmt.user_path(local[-1])} is read-only")
+        if kind == "denied" and op == "rename" and facts.exists and facts.wsl1:
+            found.append(
+                Finding(
+                    "wsl1-filesystem",
+                    ERROR,
+                    facts.mount_point or local[-1],
+                    f"{fmt.user_path(local[-1])} is on WSL1's {facts.fstype}, which refuses to "
+                    "rename a directory while files in it are open or hard-linked.",
+                    _CAUSES["wsl1"].fix,
+                    {"operation": op, "fstype": facts.fstype},
+                )
+            )
     if kind == "exdev" or (op == "hardlink" and f.errno is None and len(local) == 2):
         try:
             a = os.stat(local[0] if os.path.exists(local[0]) else _existing_parent(local[0]))
@@ -1589,6 +1601,7 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
 _REFINES = {"bad-home", "system-environment", "multi-user-cache", "sandbox"}
 
 _EVIDENCE_CAUSE = {
+    "wsl1-filesystem": "wsl1",
     "foreign-owner": "foreign-owner",
     "read-only-filesystem": "read-only-filesystem",
     "cross-device": "cross-device",
@@ -1667,11 +1680,39 @@ def explain_one(
         unchecked.append(
             "there is no uv cache where uvci looked" + (f" ({fmt.user_path(root)})" if root else "")
         )
-    if checked and not evidence:
+    local_paths = [p for p in (_local(p) for p in f.paths) if p]
+    here = (
+        same_cache
+        or (cache_present and any(_inside(lp, root) for lp in local_paths))
+        or any(os.path.lexists(lp) for lp in local_paths)
+    )
+    if checked and not evidence and not here:
+        unchecked.append(
+            "these paths exist on this machine too, but the message may come from another "
+            "one: what uvci checked here may not apply"
+        )
+    if checked and not evidence and here:
         unchecked.append(
             "nothing is refused now where uvci could check; the cause may have been "
             "temporary, or lie where uvci cannot see (another user, a sandbox, security software)"
         )
+        # Permission refused to write a new file where the permissions allow it: something
+        # around uv refused (an agent's sandbox, Landlock, the macOS seatbelt, Flatpak).
+        if (
+            f.errno_kind in ("denied", "rofs")
+            and f.platform != "windows"
+            and f.op in ("open", "create_file", "create_temp", "create_dir", "lock", "persist")
+            and cause in ("permission-denied", "foreign-owner", "read-only-cache", "bad-mode")
+        ):
+            cause = "sandbox"
+            candidates = [
+                Candidate(
+                    "sandbox",
+                    "the permissions on disk allow this write now, so something around uv "
+                    "refused it",
+                ),
+                *[c for c in candidates if c.cause != "sandbox"],
+            ]
     # where would a fix act?
     outside: list[str] = []
     for p in f.paths:
