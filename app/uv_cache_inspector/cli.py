@@ -541,12 +541,15 @@ def cmd_explain(args: argparse.Namespace) -> int:
         notices.insert(
             0,
             "this looks like binary data, not uv's output"
-            + (f" ({prepared.nul_bytes} NUL bytes)" if prepared.nul_bytes else ""),
+            + (
+                f" ({prepared.nul_bytes} NUL byte{'s' if prepared.nul_bytes != 1 else ''})"
+                if prepared.nul_bytes
+                else ""
+            ),
         )
     if not cache_present:
         notices.append(
-            f"no uv cache at {display_path(root)} ({ctx.location.detail}): the message is "
-            "explained from its text alone"
+            f"no uv cache at {display_path(root)}: the message is explained from its text alone"
         )
     related: list[Any] = []
     if cache_present and failures:
