@@ -350,38 +350,6 @@ class _Reader:
         return [done] if done is not None else []
 
 
-# Where a report can start: every line that opens one contains one of these. Lines between
-# reports that contain none are skipped without being looked at.
-_ANCHOR = re.compile(
-    _trie(
-        [
-            "error",
-            "Error",
-            "ERROR",
-            "warn",
-            "Warn",
-            "WARN",
-            "cause",
-            "Cause",
-            "DEBUG",
-            "TRACE",
-            "INFO",
-            "×",
-            "✕",
-            "ailed to",
-            "ould not",
-            "os error",
-            "aiting to",
-            "aiting for lock",
-            "ache is",
-            "IO error",
-            "etrying",
-            "reating virtual",
-        ]
-    )
-)
-
-
 # What a report must contain somewhere to say anything about a failure.
 _STRONG = re.compile(
     _trie(
@@ -400,37 +368,32 @@ _STRONG = re.compile(
         ]
     )
 )
-_ITEM_START = set(" \t├╰│|`")
 
 
 def reports(text: str) -> Iterator[Report]:
-    """Split uv's output into reports (an error or warning with its chain of causes)."""
+    """Split uv's output into reports (an error or warning with its chain of causes).
+
+    Between reports, the text is not read line by line: the next line that says something
+    about a failure (`_STRONG`) is found in one search, and reading starts one line above it
+    (the head of its chain: `error: ...`, `× ...`, `Caused by:`), until no report is open."""
     reader = _Reader()
     pos = 0  # everything before was read
     lineno = 1  # the line number at `pos`
     n = len(text)
-    for m in _ANCHOR.finditer(text):
+    while pos < n:
+        m = _STRONG.search(text, pos)
+        if m is None:
+            break
         at = m.start()
-        if at < pos:
-            continue
-        start = text.rfind("\n", pos, at) + 1
-        if start <= 0:
-            start = pos
-        end = text.find("\n", at)
-        if end < 0:
-            end = n
-        # A lone "error: ..." line with nothing about a failure, and no chain below it, cannot
-        # say anything: skip it without reading it (10 MB of such lines stay fast).
-        if reader.idle and not _STRONG.search(text, start, end):
-            nxt = text[end + 1 : end + 2]
-            if not nxt or (
-                nxt not in _ITEM_START and not text.startswith(("Caused", "cause"), end + 1)
-            ):
-                lineno += text.count("\n", pos, end)
-                pos = end
-                continue
+        line_start = text.rfind("\n", pos, at) + 1
+        start = max(pos, text.rfind("\n", pos, max(line_start - 1, pos)) + 1)
+        if line_start == pos or line_start <= 0:
+            start = max(pos, line_start)
         lineno += text.count("\n", pos, start)
         pos = start
+        strong_end = text.find("\n", at)
+        if strong_end < 0:
+            strong_end = n
         while pos < n:
             end = text.find("\n", pos)
             if end < 0:
@@ -438,15 +401,8 @@ def reports(text: str) -> Iterator[Report]:
             yield from reader.feed(text[pos:end], lineno)
             pos = end + 1
             lineno += 1
-            if reader.idle:
+            if reader.idle and pos > strong_end:
                 break
-    if pos < n and not reader.idle:
-        while pos < n:
-            end = text.find("\n", pos)
-            if end < 0:
-                end = n
-            yield from reader.feed(text[pos:end], lineno)
-            pos, lineno = end + 1, lineno + 1
     yield from reader.close()
 
 
