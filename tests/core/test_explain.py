@@ -285,3 +285,71 @@ def test_real_full_disk(uvr, uv_bin, dists_dir, world_tmp):
     )
     assert "os error 28" in said
     assert "low-disk-space" in {f["code"] for f in data["findings"]}
+
+
+# -- rules for causes no corpus message shows (parsed failures, not invented messages) ---------
+
+
+def _ranked(op, paths, errno, text=""):
+    from uv_cache_inspector.core import oserrors
+
+    platform = ex._platform_of(paths, [text])
+    kind = oserrors.classify(errno, "", platform)
+    f = ex.Failure(
+        op,
+        tuple(paths),
+        errno,
+        "",
+        text,
+        errno_name=kind.name if kind else None,
+        errno_kind=kind.kind if kind else None,
+        platform=platform,
+    )
+    return [c.cause for c in ex.rank_causes(f, ex.signals(text))]
+
+
+def test_not_found_across_docker_volumes_is_two_filesystems():
+    causes = _ranked("rename", ["/app/.venv/x", "/opt/venv/bin/x"], 2, "docker compose up")
+    assert causes[0] == "cross-device"
+
+
+def test_stale_nfs_handle_and_quota():
+    assert _ranked("read_dir", ["/nfs/u/.cache/uv/archive-v0/x"], 116)[0] == "network-filesystem"
+    assert _ranked("write", ["/home/u/.cache/uv/.tmpAbCdEf/x.py"], 122)[0] == "disk-quota"
+
+
+def test_wsl_rename_lists_wsl1():
+    causes = _ranked(
+        "rename",
+        ["/home/u/.cache/uv/.tmpAbCdEf", "/home/u/.cache/uv/archive-v0/x"],
+        13,
+        "Linux 4.4.0-19041-Microsoft",
+    )
+    assert "wsl1" in causes
+
+
+def test_a_trailing_space_in_the_cache_path():
+    causes = _ranked("create_dir", ["/srv/uv-cache /archive-v0"], 2)
+    assert causes[0] == "trailing-space"
+
+
+def test_human_output_escapes_and_json_stays_exact(tmp_path, capsys):
+    from uv_cache_inspector import cli
+
+    text = "error: failed to open file `/tmp/a\x07b\u202ec`: Permission denied (os error 13)"
+    assert cli.main(["explain", "--cache-dir", str(tmp_path / "none"), text]) == 0
+    human = capsys.readouterr().out
+    assert "\x07" not in human and "\u202e" not in human and "/tmp/a\\x07b\\u202ec" in human
+    assert cli.main(["explain", "--json", "--cache-dir", str(tmp_path / "none"), text]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["failures"][0]["paths"] == ["/tmp/a\x07b\u202ec"]
+
+
+def test_no_failure_and_binary_input_get_a_message_and_json(tmp_path, capsys):
+    from uv_cache_inspector import cli
+
+    assert cli.main(["explain", "--cache-dir", str(tmp_path / "none"), "hello"]) == 2
+    assert "No uv failure found" in capsys.readouterr().out
+    assert cli.main(["explain", "--json", "--cache-dir", str(tmp_path), "a\x00b\x00"]) == 2
+    data = json.loads(capsys.readouterr().out)
+    assert data["failures"] == [] and "binary" in data["notices"][0]
