@@ -447,6 +447,7 @@ def _print_finding(f: Any, stream: TextIO | None = None) -> None:
     from uv_cache_inspector.core import fmt
 
     out = stream or sys.stdout
+    # One line each: a name in a message can hold a newline that would fake another finding.
     where = f" [{fmt.printable(fmt.user_path(f.path))}]" if f.path else ""
     out.write(f"{_LABEL[f.severity.value]} {f.code}{where}\n  {fmt.printable(f.message)}\n")
     if f.fix:
@@ -545,39 +546,68 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if diag.errors else EXIT_OK
 
 
+def _read_explain_input(arg: str) -> str | bytes:
+    if arg != "-":
+        return arg
+    stream = getattr(sys.stdin, "buffer", None)
+    return stream.read() if stream is not None else sys.stdin.read()
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
+    """Explain uv's error text. Works without a cache (the message may come from another
+    machine): the text alone says a lot, and what could not be checked is said plainly."""
     from uv_cache_inspector.core import explain as ex
     from uv_cache_inspector.core.access import resolve_user
     from uv_cache_inspector.core.diagnose import severity_rank
-    from uv_cache_inspector.core.model import Owner
+    from uv_cache_inspector.core.model import Owner, display_path
 
-    text = sys.stdin.read() if args.text == "-" else args.text
-    failures = ex.parse(text)
-    if not failures:
-        raise UsageError(
-            "no uv failure found in that text: paste uv's whole error output "
-            "(the lines with 'failed to ...' and '(os error N)')"
-        )
-    diag, _ = _diagnose(args, deep=False, stream_human=False)
-    root = diag.inputs.quick.real_root
+    data = _read_explain_input(args.text)
+    ctx = _context(args)
+    root = os.path.realpath(ctx.location.path)
+    cache_present = os.path.isdir(root)
     try:
-        root_owner: Any = Owner.from_stat(os.stat(root))
+        root_owner: Any = Owner.from_stat(os.stat(root)) if cache_present else None
     except OSError:
         root_owner = None
     user = resolve_user(root_owner, getattr(args, "owner", None))
-    explained = ex.explain_failures(failures, user, root)
-    # Then what doctor sees on the same cache, without repeating the same place.
-    keys = {(f.code, f.path) for f in explained}
-    related = [
-        f for f in diag.findings if f.severity.value != "info" and (f.code, f.path) not in keys
-    ]
-    findings = sorted(explained, key=severity_rank) + related
+    failures, explained, prepared = ex.explain_text(data, user, root, cache_present=cache_present)
+    notices = list(prepared.notes)
+    if prepared.binary:
+        notices.insert(
+            0,
+            "this looks like binary data, not uv's output"
+            + (
+                f" ({prepared.nul_bytes} NUL byte{'s' if prepared.nul_bytes != 1 else ''})"
+                if prepared.nul_bytes
+                else ""
+            ),
+        )
+    if not cache_present:
+        notices.append(
+            f"no uv cache at {display_path(root)}: the message is explained from its text alone"
+        )
+    related: list[Any] = []
+    if cache_present and failures:
+        try:
+            diag, _ = _diagnose(args, deep=False, stream_human=False)
+        except InspectorError:
+            diag = None
+        if diag is not None:
+            keys = {(e.finding.code, e.finding.path) for e in explained}
+            related = [
+                f
+                for f in diag.findings
+                if f.severity.value != "info" and (f.code, f.path) not in keys
+            ]
+    findings = [e.finding for e in explained]
+    for e in explained:
+        findings.extend(e.evidence[1:])
+    findings = sorted(findings, key=severity_rank) + related
     if args.json:
-        from uv_cache_inspector.core.model import display_path
-
         emit_json(
             {
                 "cache_dir": display_path(root),
+                "cache_present": cache_present,
                 "findings": [f.to_json() for f in findings],
                 "failures": [
                     {
@@ -586,18 +616,72 @@ def cmd_explain(args: argparse.Namespace) -> int:
                         "errno": f.errno,
                         "os_message": f.os_message,
                         "text": f.line,
+                        "errno_name": f.errno_name,
+                        "platform": f.platform,
+                        "kind": f.kind,
+                        "chain": list(f.chain),
+                        "resource": f.resource,
                     }
                     for f in failures
                 ],
+                "explanations": [e.to_json() for e in explained],
+                "primary": 0 if explained else None,
+                "notices": notices,
             }
         )
     else:
-        for fail in failures:
-            print(f"uv said: {fail.line}")
-        print()
-        for f in findings:
-            _print_finding(f)
+        _print_explanations(failures, explained, related, notices)
+    if not failures:
+        return EXIT_USAGE
     return EXIT_FINDINGS if any(f.severity.value == "error" for f in findings) else EXIT_OK
+
+
+def _print_explanations(
+    failures: list[Any], explained: list[Any], related: list[Any], notices: list[str]
+) -> None:
+    from uv_cache_inspector.core.explain import escape
+
+    for n in notices:
+        print(f"note: {escape(n)}")
+    if notices:
+        print()
+    if not failures:
+        print(
+            "No uv failure found in that text: paste uv's whole error output (the lines "
+            "with 'failed to ...', 'Caused by:' and '(os error N)')."
+        )
+        return
+    for i, e in enumerate(explained):
+        story = e.story()
+        f = e.failure
+        if i == 0:
+            print(f"uv said: {escape(f.line)}")
+        else:
+            print(f"Also: {escape(f.line)}")
+        print(f"  {escape(story['headline'])} ({e.finding.code})")
+        print(f"  What uv tried:  {escape(story['tried'])}")
+        print(f"  Refused:        {escape(story['refused'])}")
+        print(f"  Why:            {escape(story['why'])}")
+        if story["todo"]:
+            print(f"  What to do:     {escape(story['todo'])}")
+        for c in story["checked"]:
+            print(f"  Checked:        {escape(c)}")
+        for c in story["unchecked"]:
+            print(f"  Not checked:    {escape(c)}")
+        others = [] if e.evidence else list(e.candidates[1:])
+        if others and i == 0:
+            print("  Other causes the text allows:")
+            for c in others[:5]:
+                print(f"    - {c.cause}: {escape(c.why)}")
+        for extra in e.evidence[1:]:
+            _print_finding(extra)
+        print()
+    if len(failures) > len(explained):
+        print(f"... and {len(failures) - len(explained)} more failures, not explained")
+    if related:
+        print("What uvci doctor sees in this cache:")
+        for f in related:
+            _print_finding(f)
 
 
 def _print_step(s: Any) -> None:

@@ -1,7 +1,7 @@
 """The README's finding-code table lists every code the core can emit, and no other.
 
 The codes are read from the core's source: the first argument of every `finding(...)`,
-`Finding(...)` and `Hint(...)` call that is a string, and the strings a `code = ...` assignment
+`Finding(...)`, `Hint(...)` and `Cause(...)` (explain's causes) call that is a string, and the strings a `code = ...` assignment
 chooses between (`code = "foreign-owner" if ... else "permission-denied"`). A new code without a README line,
 or a README line for a code that is gone, fails here.
 """
@@ -33,7 +33,7 @@ def emitted_codes() -> dict[str, set[str]]:
             found: list[str] = []
             if isinstance(node, ast.Call):
                 name = getattr(node.func, "id", getattr(node.func, "attr", ""))
-                if name in {"finding", "Finding", "Hint"} and node.args:
+                if name in {"finding", "Finding", "Hint", "Cause"} and node.args:
                     found = _strings(node.args[0])
             elif (
                 isinstance(node, ast.Assign)

@@ -47,6 +47,7 @@ class _Runnable(QRunnable):
     def run(self) -> None:
         last = 0.0
         last_phase = ""
+        emit = self._emit
         try:
             generator = self.factory(self.token)
             while True:
@@ -54,7 +55,7 @@ class _Runnable(QRunnable):
                 try:
                     item = next(generator)
                 except StopIteration as stop:
-                    self.signals.result.emit(self.name, self.gen, stop.value)
+                    emit("result", self.name, self.gen, stop.value)
                     break
                 if isinstance(item, Progress):
                     # At most 20 a second, but never drop the first of a new phase: the work
@@ -62,15 +63,23 @@ class _Runnable(QRunnable):
                     now = time.monotonic()
                     if now - last >= 0.05 or item.phase != last_phase or item.phase == "done":
                         last, last_phase = now, item.phase
-                        self.signals.progress.emit(self.name, self.gen, item)
+                        emit("progress", self.name, self.gen, item)
                 else:
-                    self.signals.item.emit(self.name, self.gen, item)
+                    emit("item", self.name, self.gen, item)
         except CancelledError as exc:
-            self.signals.error.emit(self.name, self.gen, exc, "")
+            emit("error", self.name, self.gen, exc, "")
         except BaseException as exc:
-            self.signals.error.emit(self.name, self.gen, exc, traceback.format_exc())
+            emit("error", self.name, self.gen, exc, traceback.format_exc())
         finally:
-            self.signals.done.emit(self.name, self.gen)
+            emit("done", self.name, self.gen)
+
+    def _emit(self, signal: str, *args: object) -> None:
+        """Report to the window, unless the window (a dialog closed meanwhile) is gone: then
+        nobody is listening, and the work's result is simply dropped."""
+        try:
+            getattr(self.signals, signal).emit(*args)
+        except RuntimeError:
+            self.token.cancel()
 
 
 def _check(token: CancelToken, generator: Generator[Any, None, Any]) -> None:
