@@ -285,13 +285,28 @@ def _needs_admin_to_remove(snap: Snapshot, path: str, is_dir: bool) -> bool:
     # user's file in a folder of ours can be unlinked: that needs only the folder).
     prefix = path.rstrip(os.sep) + os.sep
     return any(
-        m.owner is not None
-        and m.owner.is_dir
-        and m.owner.uid != euid
-        and m.path.startswith(prefix)
-        and not os.access(m.path, os.W_OK | os.X_OK)
-        for m in snap.marks
+        p.startswith(prefix) and not os.access(p, os.W_OK | os.X_OK)
+        for p in _foreign_dirs(snap, euid)
     )
+
+
+_FOREIGN_DIRS: dict[int, tuple[object, list[str]]] = {}
+
+
+def _foreign_dirs(snap: Snapshot, euid: int) -> list[str]:
+    """Folders of the snapshot owned by someone else (marks), listed once per snapshot: a plan
+    asks for each of its thousands of deletions."""
+    hit = _FOREIGN_DIRS.get(id(snap))
+    if hit is None or hit[0] is not snap.marks:
+        paths = [
+            m.path
+            for m in snap.marks
+            if m.owner is not None and m.owner.is_dir and m.owner.uid != euid
+        ]
+        _FOREIGN_DIRS.clear()
+        _FOREIGN_DIRS[id(snap)] = (snap.marks, paths)
+        return paths
+    return hit[1]
 
 
 def _under(path: str, roots: Iterable[str]) -> bool:
