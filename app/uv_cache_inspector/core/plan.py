@@ -320,7 +320,7 @@ def _references(snap: Snapshot, bs: BucketSet, removed: Sequence[str]) -> set[st
             and e.archive_id
             and e.kind != "environment"
             and e.bucket in current
-            and e.link_kind == snap.link_style
+            and snap.counts_link(e.link_kind)
             and not _under(e.path, removed)
         ):
             refs.add(e.archive_id)
