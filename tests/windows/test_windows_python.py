@@ -149,3 +149,54 @@ def test_prune_waits_for_uv_exe_holding_the_lock(windows_world, windows_cache, c
         assert os.path.exists(cache / "archive-v0")
     finally:
         windows_world.wine.kill_group(holder)
+
+
+_HOLD_AND_RENAME = """
+import ctypes, os, sys
+from ctypes import wintypes
+k32 = ctypes.WinDLL("kernel32", use_last_error=True)
+k32.CreateFileW.restype = wintypes.HANDLE
+k32.CreateFileW.argtypes = [wintypes.LPCWSTR, wintypes.DWORD, wintypes.DWORD, wintypes.LPVOID,
+                            wintypes.DWORD, wintypes.DWORD, wintypes.HANDLE]
+tmp, archive, inner = sys.argv[1:4]
+# As an antivirus scanner or an indexer opens a file: read access, shared for reading and
+# writing, NOT for deletion (FILE_SHARE_DELETE = 4).
+h = k32.CreateFileW(inner, 0x80000000, 1 | 2, None, 3, 0x80, None)
+assert h not in (None, wintypes.HANDLE(-1).value), ctypes.get_last_error()
+for what, call in (("rename-file", lambda: os.rename(inner, inner + ".x")),
+                   ("rename-dir", lambda: os.rename(tmp, archive))):
+    try:
+        call()
+        print(what, "ok")
+    except OSError as e:
+        print(what, "winerror", e.winerror)
+k32.CloseHandle(h)
+"""
+
+
+def test_wine_does_not_reproduce_the_11018_rename_failure(windows_world, world_tmp):
+    """uv #11018 on Windows: a file inside uv's `.tmpXXXX` held open without FILE_SHARE_DELETE
+    makes uv's rename of the directory into archive-v0 fail with "Access is denied. (os error
+    5)" (as in https://github.com/astral-sh/uv/issues/1491 and /17679). Wine enforces sharing
+    on the file itself (os error 32) but renames the directory around it: the failure cannot be
+    shown under Wine, so the test-write does not try to (README, Platforms). If a Wine ever
+    refuses the directory rename, this test fails and the demonstration can be built."""
+    tmp = world_tmp / ".tmpHeld01"
+    (tmp / "pkg").mkdir(parents=True)
+    inner = tmp / "pkg" / "mod.py"
+    inner.write_text("x = 1\n")
+    (world_tmp / "archive-v0").mkdir()
+    script = world_tmp / "hold.py"
+    script.write_text(_HOLD_AND_RENAME)
+    proc = windows_world.wine.python(
+        windows_world.python,
+        [
+            wine.winpath(script),
+            wine.winpath(tmp),
+            wine.winpath(world_tmp / "archive-v0" / "Xy12"),
+            wine.winpath(inner),
+        ],
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split("\n")[:2] == ["rename-file winerror 32", "rename-dir ok"]
+    assert (world_tmp / "archive-v0" / "Xy12" / "pkg" / "mod.py").exists()
