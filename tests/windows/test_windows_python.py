@@ -107,6 +107,8 @@ def test_test_write_under_windows_python(windows_world, windows_cache, copy_of):
     steps = {s["step"]: s for s in data["steps"]}
     assert steps["lock"]["ok"] and "shared lock" in (steps["lock"].get("note") or "")
     assert steps["rename"]["ok"]
+    # On Windows the routine writes uv's Windows link, a link file, not a symlink.
+    assert steps["link"]["ok"] and steps["link"]["note"].startswith("link file containing")
     assert tree_state(cache) == before  # it cleans up after itself
 
 
