@@ -460,10 +460,13 @@ def make_windows_cache(
     index_url: str,
     base: Path,
     requirements: list[str],
+    *,
+    environment: bool = True,
 ) -> WindowsCache:
     """A cache written by uv.exe `version` under Wine, lived in as the Linux template is: two
-    venvs, an sdist build, a `--reinstall --refresh-package` that orphans an archive, and a
-    cached `uv run --with` environment."""
+    venvs, an sdist build, a `--reinstall --refresh-package` that orphans an archive, and (with
+    `environment`) a cached `uv run --with` environment, whose archive holds copies of the
+    embeddable Python's DLLs (19 MiB)."""
     cache = base / "cache"
     base.mkdir(parents=True, exist_ok=True)
     venvs = [base / "venv1", base / "venv2"]
@@ -495,6 +498,11 @@ def make_windows_cache(
     second = installed_by_inode(venvs[1], cache)
     install(venvs[0], ["delta"], "--reinstall", "--refresh-package", "delta")
     after = installed_by_inode(venvs[0], cache)
+    result = WindowsCache(
+        version, cache, {**first, **second, **after}, set(first) - set(after) - set(second)
+    )
+    if not environment:
+        return result
     scratch = base / "scratch"
     scratch.mkdir(exist_ok=True)
     world.uv(
@@ -516,6 +524,34 @@ def make_windows_cache(
         ],
         cwd=scratch,
     )
-    return WindowsCache(
-        version, cache, {**first, **second, **after}, set(first) - set(after) - set(second)
-    )
+    return result
+
+
+_GONE = re.compile(r"IO error for operation on (.+?): Path not found\. \(os error 3\)")
+_REMOVING = re.compile(r"DEBUG Removing [^:]*: (.+)$", re.MULTILINE)
+
+
+def uv_exe_prune(world: WindowsWorld, cache: Path, *args: str) -> list[str]:
+    """uv.exe (the newest) `cache prune ARGS` on `cache`; returns its logs.
+
+    Under Wine, uv.exe 0.13.9's prune can stop right after it removed a directory, on that very
+    directory: "IO error for operation on <what it just removed>: Path not found. (os error 3)"
+    (Wine still lists it once). Run again, it goes on from there and finishes. Only that
+    failure is retried, and at most twice."""
+    logs = []
+    for _ in range(3):
+        proc = world.uv(
+            NEWEST,
+            ["cache", "prune", "-v", "--cache-dir", winpath(cache), *args],
+            check=False,
+        )
+        logs.append(proc.stderr)
+        if proc.returncode == 0:
+            return logs
+        gone = _GONE.search(proc.stderr)
+        removed = _REMOVING.findall(proc.stderr)
+        if gone is None or not any(
+            gone.group(1) == r or gone.group(1).startswith(r.rstrip() + "\\") for r in removed
+        ):
+            raise AssertionError(f"uv.exe cache prune failed:\n{proc.stderr}")
+    raise AssertionError("uv.exe cache prune never finished:\n" + "\n".join(logs))

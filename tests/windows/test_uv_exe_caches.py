@@ -37,36 +37,6 @@ def _link_files(cache: Path) -> list[Path]:
     return sorted(out)
 
 
-_GONE = re.compile(r"IO error for operation on (.+?): Path not found\. \(os error 3\)")
-_REMOVING = re.compile(r"DEBUG Removing [^:]*: (.+)$", re.MULTILINE)
-
-
-def uv_exe_prune(world: wine.WindowsWorld, cache: Path, *args: str) -> list[str]:
-    """uv.exe (the newest) `cache prune ARGS` on `cache`; returns its logs.
-
-    Under Wine, uv.exe 0.13.9's prune can stop right after it removed a directory, on that very
-    directory: "IO error for operation on <what it just removed>: Path not found. (os error 3)"
-    (Wine still lists it once). Run again, it goes on from there and finishes. Only that
-    failure is retried, and at most twice."""
-    logs = []
-    for _ in range(3):
-        proc = world.uv(
-            wine.NEWEST,
-            ["cache", "prune", "-v", "--cache-dir", wine.winpath(cache), *args],
-            check=False,
-        )
-        logs.append(proc.stderr)
-        if proc.returncode == 0:
-            return logs
-        gone = _GONE.search(proc.stderr)
-        removed = _REMOVING.findall(proc.stderr)
-        if gone is None or not any(
-            gone.group(1) == r or gone.group(1).startswith(r.rstrip() + "\\") for r in removed
-        ):
-            raise AssertionError(f"uv.exe cache prune failed:\n{proc.stderr}")
-    raise AssertionError("uv.exe cache prune never finished:\n" + "\n".join(logs))
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("release", RELEASES)
 def test_uv_exe_writes_link_files_not_symlinks(windows_cache, release):
@@ -128,7 +98,7 @@ def test_doctor_and_prune_plan_agree_with_uv_exe(windows_cache, windows_world, c
     cache = copy_of(wc, "ours")
     theirs = copy_of(wc, "theirs")
     before = set(os.listdir(cache / "archive-v0"))
-    uv_exe_prune(windows_world, theirs)
+    wine.uv_exe_prune(windows_world, theirs)
     removed_by_uv = before - set(os.listdir(theirs / "archive-v0"))
     assert removed_by_uv < before if release == wine.NEWEST else removed_by_uv == before
     code, doctor = uvci_json("doctor", "--cache-dir", str(cache))
@@ -171,7 +141,7 @@ def test_prune_on_linux_leaves_what_uv_exe_leaves(
     proc = uvci("prune", "--yes", "--cache-dir", str(mine), *force, *ours)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     if theirs[1] == "prune":
-        uv_exe_prune(windows_world, other, *theirs[2:])
+        wine.uv_exe_prune(windows_world, other, *theirs[2:])
     else:
         windows_world.uv(wine.NEWEST, [*theirs, "--cache-dir", wine.winpath(other)])
     a, b = tree_state(mine), tree_state(other)

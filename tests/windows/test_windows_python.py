@@ -15,7 +15,6 @@ import pytest
 from tests.cli.helpers import uvci_json
 from tests.harness import wine
 from tests.harness.uvcache import tree_state
-from tests.windows.test_uv_exe_caches import uv_exe_prune
 
 pytestmark = pytest.mark.slow
 
@@ -91,7 +90,7 @@ def test_prune_under_windows_python_leaves_what_uv_exe_leaves(
     proc = windows_world.uvci("prune", "--yes", "--json", "--cache-dir", wine.winpath(mine))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert all(a["done"] for a in _json(proc)["actions"])
-    uv_exe_prune(windows_world, other)
+    wine.uv_exe_prune(windows_world, other)
     a, b = tree_state(mine), tree_state(other)
     assert sorted(set(a) ^ set(b)) == []
     assert a == b
