@@ -75,6 +75,9 @@ def test_doctor_repair_and_report_under_windows_python(windows_world, windows_ca
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "win32" in proc.stdout
+    # The filesystem table comes from platform/windows.py's ctypes calls (GetDriveTypeW says
+    # fixed; Wine's volume flags lack hard links, see the README).
+    assert "drive=fixed" in proc.stdout
 
 
 def test_prune_under_windows_python_leaves_what_uv_exe_leaves(
