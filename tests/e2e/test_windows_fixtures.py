@@ -68,3 +68,19 @@ def test_prune_removes_what_uv_exe_removed(name, world_tmp):
         "unreferenced-archive",
         "corrupt-entry",
     }
+
+
+def test_repair_removes_a_dangling_link_file(world_tmp):
+    """A Windows link file naming an archive that is gone: doctor names it, repair removes
+    exactly that file (uv.exe then fetches the wheel again, tests/windows shows it)."""
+    cache = fixtures.extract("uv-exe-0.13.9", world_tmp)
+    link = next((cache / "wheels-v8").glob("index/*/beta/1.0-py3-none-any"))
+    link.write_bytes(b"archive-v0/Gone0000Gone0000")
+    before = _paths(cache)
+    _, doctor = uvci_json("doctor", "--cache-dir", str(cache))
+    assert [f["path"] for f in doctor["findings"] if f["code"] == "dangling-link"] == [str(link)]
+    proc = uvci("repair", "--yes", "--cache-dir", str(cache))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert before - _paths(cache) == {str(link.relative_to(cache))}
+    _, doctor = uvci_json("doctor", "--cache-dir", str(cache))
+    assert "dangling-link" not in {f["code"] for f in doctor["findings"]}

@@ -151,3 +151,45 @@ def test_prune_on_linux_leaves_what_uv_exe_leaves(
     assert sorted(set(a) - set(b)) == [], "left by uvci but removed by uv.exe"
     assert sorted(set(b) - set(a)) == [], "removed by uvci but left by uv.exe"
     assert a == b
+
+
+def test_after_repair_on_linux_uv_exe_installs_again(windows_cache, windows_world, copy_of, index):
+    """A link file naming a vanished archive, repaired from Linux: uv.exe still installs the
+    package afterwards (it finds the archive through the entry's `.http` pointer; the link
+    file is what its prune counts)."""
+    wc = windows_cache(wine.NEWEST)
+    cache = copy_of(wc)
+    link = next((cache / "wheels-v8").glob("index/*/beta/1.0-py3-none-any"))
+    link.write_bytes(b"archive-v0/Gone0000Gone0000")
+    proc = uvci("repair", "--yes", "--cache-dir", str(cache))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not link.exists()
+    venv = cache.parent / "venv"
+    windows_world.uv(
+        wine.NEWEST,
+        [
+            "venv",
+            "--python",
+            wine.winpath(windows_world.python),
+            "--cache-dir",
+            wine.winpath(cache),
+            wine.winpath(venv),
+        ],
+    )
+    windows_world.uv(
+        wine.NEWEST,
+        [
+            "pip",
+            "install",
+            "--cache-dir",
+            wine.winpath(cache),
+            "--python",
+            wine.winpath(venv / "Scripts" / "python.exe"),
+            "--index-url",
+            index.url,
+            "beta==1.0",
+        ],
+    )
+    assert (venv / "Lib" / "site-packages" / "beta-1.0.dist-info" / "METADATA").exists()
+    _, data = uvci_json("doctor", "--cache-dir", str(cache))
+    assert "dangling-link" not in {f["code"] for f in data["findings"]}
