@@ -57,6 +57,13 @@ def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
         default=argparse.SUPPRESS if suppress else [],
         help="a uv executable to consider besides those on PATH (repeatable)",
     )
+    parser.add_argument(
+        "--layout",
+        choices=["auto", "windows", "unix"],
+        default=argparse.SUPPRESS if suppress else "auto",
+        help="how links in the cache are read: Windows link files or Unix symlinks "
+        "(default: auto, from what is in the cache)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -370,7 +377,7 @@ def _safe_streams() -> None:
 def _context(args: argparse.Namespace) -> Any:
     from uv_cache_inspector.core.context import make_context
 
-    return make_context(args.cache_dir, args.uv or ()).start()
+    return make_context(args.cache_dir, args.uv or (), layout=args.layout).start()
 
 
 def _early_pool(cache_dir: str | None, workers: int | None) -> Any:
@@ -420,6 +427,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
         cancel=token,
         workers=args.workers,
         pool=pool,
+        link_style=ctx.link_style,
     )
     snap = drive(gen, ProgressLine())
     if args.json:
@@ -479,6 +487,7 @@ def _diagnose(args: argparse.Namespace, *, deep: bool, stream_human: bool) -> An
         cancel=CancelToken(),
         deep=deep,
         workers=getattr(args, "workers", None),
+        link_style=ctx.link_style,
     )
     try:
         while True:
@@ -893,7 +902,11 @@ def cmd_prune(args: argparse.Namespace) -> int:
     ops.prune_policy(options)  # bad options are refused before the scan
     snap = drive(
         scan(
-            real, bucket_set=ctx.bucket_set, uv_version=ctx.uv_version_label, workers=args.workers
+            real,
+            bucket_set=ctx.bucket_set,
+            uv_version=ctx.uv_version_label,
+            workers=args.workers,
+            link_style=ctx.link_style,
         ),
         ProgressLine(),
     )

@@ -142,3 +142,21 @@ def test_names_and_versions():
     assert links.normalize_name("Gamma_Native.x") == "gamma-native-x"
     assert links.is_archive_id("qfMttGPSRFeHlrTC") and links.is_archive_id("-r3BTl53dWs03cU4JyPJ1")
     assert not links.is_archive_id(".tmpAbc123")
+
+
+@pytest.mark.parametrize(
+    ("symlinks", "link_files", "expected"),
+    [
+        (5, 0, ("symlink", "detected")),
+        (0, 5, ("file", "detected")),
+        (3, 2, ("mixed", "detected")),
+        (0, 0, ("symlink", "default")),
+    ],
+)
+def test_detect_style_from_evidence(symlinks, link_files, expected):
+    assert links.detect_style(symlinks, link_files, default="symlink") == expected
+
+
+def test_detect_style_empty_cache_follows_the_host():
+    assert links.detect_style(0, 0) == (links.host_link_style(), "default")
+    assert links.detect_style(0, 0, default="file") == ("file", "default")

@@ -124,6 +124,73 @@ def test_windows_shaped_cache_reads_like_its_unix_original():
     assert not any(a.referenced for a in as_unix.archives)
 
 
+def test_layout_is_detected_from_the_cache_not_the_host():
+    """No link_style given: the links found decide (Windows link files here, on Linux)."""
+    win = _scan(fixtures.extract("windows-shaped"))
+    assert (win.link_style, win.layout_source) == ("file", "detected")
+    assert win.layout_evidence[0] == 0 and win.layout_evidence[1] > 0
+    assert win.entries and {e.link_kind for e in win.entries} == {"file"}
+    unix = _scan(fixtures.extract("uv-0.13.9"))
+    assert (unix.link_style, unix.layout_source) == ("symlink", "detected")
+    assert unix.layout_evidence == (len(unix.entries), 0)
+    assert {a.id: a.referenced for a in win.archives} == {a.id: a.referenced for a in unix.archives}
+
+
+def test_a_cache_both_uvs_wrote_keeps_what_either_uses(world_tmp):
+    """Linux uv in WSL on the Windows cache adds symlinks beside the link files: each uv's prune
+    counts only its own kind, so the inspector counts both and prunes neither's archives."""
+    cache = fixtures.extract("windows-shaped", world_tmp)
+    unix = fixtures.extract("uv-0.13.9")
+    files = _link_files(cache / "wheels-v8")
+    assert files
+    # One link file becomes the symlink Linux uv would have written for the same entry.
+    victim = files[0]
+    twin = unix / victim.relative_to(cache)
+    target = os.readlink(twin)
+    victim.unlink()
+    victim.symlink_to(target)
+    snap = _scan(cache)
+    whole = _scan(fixtures.extract("windows-shaped"))
+    assert snap.link_style == "mixed"
+    assert snap.layout_evidence == (1, whole.layout_evidence[1] - 1)
+    kinds = {e.link_kind for e in snap.entries}
+    assert kinds == {"symlink", "file"}
+    assert {a.id: a.referenced for a in snap.archives} == {
+        a.id: a.referenced for a in whole.archives
+    }
+    # Forced to one layout, the other kind keeps nothing: what that uv's own prune would do.
+    as_windows = _scan(cache, link_style="file")
+    lost = {a.id for a in whole.archives if a.referenced} - {
+        a.id for a in as_windows.archives if a.referenced
+    }
+    assert len(lost) == 1
+
+
+def _link_files(where: Path) -> list[Path]:
+    """Windows link files: regular files without one of the side files' extensions."""
+    side = {".lock", ".http", ".rev", ".msgpack", ".whl"}
+    return sorted(
+        p for p in where.rglob("*") if p.is_file() and not p.is_symlink() and p.suffix not in side
+    )
+
+
+def test_corrupt_link_files_are_entries_only_in_a_windows_cache(world_tmp):
+    cache = fixtures.extract("uv-0.13.9", world_tmp / "u")
+    pkg = next(p for p in (cache / "wheels-v8").rglob("*") if p.is_symlink()).parent
+    (pkg / "9.9-py3-none-any").write_bytes(b"not a link")
+    unix = _scan(cache)
+    assert unix.link_style == "symlink"
+    assert not [e for e in unix.entries if e.state is LinkState.CORRUPT]
+    win = fixtures.extract("windows-shaped", world_tmp / "w")
+    pkg = _link_files(win / "wheels-v8")[0].parent
+    (pkg / "9.9-py3-none-any").write_bytes(b"not a link")
+    snap = _scan(win)
+    assert snap.link_style == "file"
+    assert [e.path for e in snap.entries if e.state is LinkState.CORRUPT] == [
+        str(pkg / "9.9-py3-none-any")
+    ]
+
+
 def test_moved_cache_with_absolute_links(world_tmp):
     """uv < 0.11.17 wrote absolute links; a moved cache strands them (uv-cache-format §8)."""
     root = fixtures.extract("uv-0.10.12", world_tmp)

@@ -56,6 +56,9 @@ def _save_version_cache() -> None:
 class CacheContext:
     location: CacheLocation
     explicit_uv: Sequence[str] = ()
+    # `--layout`: "auto" reads the cache's links as what is in it says (symlinks or Windows link
+    # files); "windows" / "unix" force one.
+    layout: str = "auto"
     _binaries: list[UvBinary] | None = None
     _thread: threading.Thread | None = field(default=None, repr=False)
 
@@ -80,6 +83,13 @@ class CacheContext:
         return self._binaries or []
 
     @property
+    def link_style(self) -> str | None:
+        """The scan's `link_style` for this layout (None: detect it)."""
+        from uv_cache_inspector.core.links import LAYOUT_STYLES
+
+        return LAYOUT_STYLES.get(self.layout)
+
+    @property
     def newest_uv(self) -> UvBinary | None:
         return uv_binaries.newest(self.binaries)
 
@@ -100,13 +110,14 @@ def make_context(
     *,
     env: Mapping[str, str] | None = None,
     check_with_uv: bool = True,
+    layout: str = "auto",
 ) -> CacheContext:
     """Locate the cache (cross-checked with `uv cache dir` when uv is on PATH)."""
     location = locate(cache_dir, env=env)
     if check_with_uv and cache_dir is None:
         uv = next(iter(uv_paths), None) or _which_uv(env)
         location = cross_check(location, uv, env=env)
-    return CacheContext(location, tuple(uv_paths))
+    return CacheContext(location, tuple(uv_paths), layout)
 
 
 def _which_uv(env: Mapping[str, str] | None) -> str | None:

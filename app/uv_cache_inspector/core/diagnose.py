@@ -1058,6 +1058,7 @@ def diagnose(
     workers: int | None = None,
     env: Mapping[str, str] | None = None,
     scan_pool: Any = None,
+    link_style: str | None = None,
 ) -> Generator[Finding | Progress, None, Diagnosis]:
     """Yield findings as soon as they are known (shallow ones first), then progress of the deep
     scan and the deep findings; return the Diagnosis. A finding yielded again (same code and
@@ -1128,6 +1129,7 @@ def diagnose(
         workers=workers,
         read_pointers=True,
         pool=scan_pool,
+        link_style=link_style,
     )
     while True:
         try:

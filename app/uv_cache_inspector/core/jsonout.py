@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from uv_cache_inspector.core.links import STYLE_LAYOUTS
 from uv_cache_inspector.core.location import CacheLocation
 from uv_cache_inspector.core.model import Owner, Snapshot, display_path
 
@@ -16,6 +17,17 @@ def owner_json(owner: Owner | None) -> dict[str, Any] | None:
     if owner is None:
         return None
     return {"uid": owner.uid, "gid": owner.gid, "mode": owner.mode_text()}
+
+
+def layout_json(snap: Snapshot) -> dict[str, Any]:
+    """How the links were read: `windows` (link files), `unix` (symlinks) or `mixed`, and why."""
+    symlinks, link_files = snap.layout_evidence
+    return {
+        "layout": STYLE_LAYOUTS.get(snap.link_style, snap.link_style),
+        "source": snap.layout_source,
+        "symlinks": symlinks,
+        "link_files": link_files,
+    }
 
 
 def snapshot_json(snap: Snapshot, location: CacheLocation | None = None) -> dict[str, Any]:
@@ -27,6 +39,7 @@ def snapshot_json(snap: Snapshot, location: CacheLocation | None = None) -> dict
         "total_dirs": snap.total_dirs,
         "complete": snap.complete,
         "duration_seconds": round(snap.duration, 4),
+        "layout": layout_json(snap),
         "buckets": [
             {
                 "name": b.name,
@@ -78,6 +91,7 @@ def snapshot_json(snap: Snapshot, location: CacheLocation | None = None) -> dict
                 "version": e.version,
                 "archive_id": e.archive_id,
                 "state": e.state.value,
+                "link_kind": e.link_kind,
             }
             for e in snap.entries
         ],

@@ -82,6 +82,32 @@ def parse_link_file(data: bytes) -> LinkTarget | Corrupt:
     return LinkTarget(int(m.group(1)), m.group(2), absolute=False, raw=text)
 
 
+# `--layout` names (cli-contract) and the link style each reads: Unix uv writes symlinks, Windows
+# uv (>=0.6.0) link files. A cache says which by what is in it, not by the OS reading it: a WSL
+# user reads the Windows cache at /mnt/c/Users/NAME/AppData/Local/uv/cache.
+LAYOUT_STYLES = {"unix": "symlink", "windows": "file"}
+STYLE_LAYOUTS = {"symlink": "unix", "file": "windows", "mixed": "mixed"}
+
+
+def host_link_style() -> str:
+    """The style of the uv running on this machine (what an empty cache will hold)."""
+    return "file" if os.name == "nt" else "symlink"
+
+
+def detect_style(symlinks: int, link_files: int, default: str | None = None) -> tuple[str, str]:
+    """(style, source) from the evidence on disk: the number of symlinks and of link files that
+    point into `archive-v*` (whatever their state). Both kinds: two uvs share the cache (Linux uv
+    in WSL on the Windows cache), and each kind counts, so nothing either uv uses looks unused.
+    Neither: nothing to read, and the host's own uv decides."""
+    if symlinks and link_files:
+        return "mixed", "detected"
+    if link_files:
+        return "file", "detected"
+    if symlinks:
+        return "symlink", "detected"
+    return default or host_link_style(), "default"
+
+
 def http_payload(data: bytes) -> bytes | Corrupt:
     """The payload of uv's HTTP cache container (wheel `.http`, `revision.http`, `.msgpack`).
 

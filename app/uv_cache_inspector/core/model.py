@@ -203,7 +203,11 @@ class Snapshot:
     root_owner: Owner | None = None
     root_device: int | None = None
     root_is_symlink: bool = False
-    link_style: str = "symlink"  # "symlink" (Unix) or "file" (Windows link files)
+    # How links are read (core/links.py `detect_style`): "symlink" (Unix uv), "file" (Windows
+    # uv's link files) or "mixed" (both uvs wrote here: each kind counts as a reference).
+    link_style: str = "symlink"
+    layout_source: str = "default"  # "detected" | "requested" (--layout) | "default" (no links)
+    layout_evidence: tuple[int, int] = (0, 0)  # (symlinks, link files) into archive-v*
     uv_version: str | None = None  # the uv the bucket statuses were judged against
     root_items: list[RootItem] = field(default_factory=list)
     buckets: list[Bucket] = field(default_factory=list)
@@ -221,6 +225,11 @@ class Snapshot:
     sizes: dict[str, tuple[int, int]] = field(default_factory=dict)
     top: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # bucket -> (path, kind)
     revision_dirs: list[RevisionDir] = field(default_factory=list)
+
+    def counts_link(self, link_kind: str) -> bool:
+        """Whether a link of this kind keeps an archive, as the uv that wrote the cache decides
+        (uv-cache-format §6: symlinks on Unix, link files on Windows)."""
+        return self.link_style in {link_kind, "mixed"}
 
     def size_of(self, path: str) -> tuple[int, int]:
         return self.sizes.get(path, (0, 0))

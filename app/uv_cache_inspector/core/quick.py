@@ -20,6 +20,7 @@ from uv_cache_inspector.core.errors import (
 from uv_cache_inspector.core.layout import CACHEDIR_TAG_SIGNATURE, not_a_cache_reason, parse_bucket
 from uv_cache_inspector.core.model import Owner
 
+_NT = os.name == "nt"
 MAX_CHILDREN = 50_000  # per bucket: a bigger archive-v0 is sampled by the full scan
 
 
@@ -83,6 +84,10 @@ def quick_look(root: str) -> QuickLook:
     for e in sorted(top, key=lambda e: e.name):
         try:
             est = e.stat(follow_symlinks=False)
+            if _NT:
+                # Windows: a directory entry's stat has st_dev 0 (and no st_ino): without the
+                # volume's serial, every bucket would look like another filesystem.
+                est = os.lstat(e.path)
         except OSError:
             continue
         node = _node(e.path, (e.name,), est)

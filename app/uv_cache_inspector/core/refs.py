@@ -57,7 +57,11 @@ def _under(path: str, removed: frozenset[str]) -> bool:
 def is_reference(
     e: Entry, link_style: str, bs: BucketSet, removed: frozenset[str] = frozenset()
 ) -> bool:
-    if e.state is not LinkState.OK or e.archive_id is None or e.link_kind != link_style:
+    # The link kind the uv that wrote the cache counts (symlinks on Unix, link files on
+    # Windows; both in a cache two platforms share: Snapshot.counts_link).
+    if e.state is not LinkState.OK or e.archive_id is None:
+        return False
+    if link_style not in {e.link_kind, "mixed"}:
         return False
     if _under(e.path, removed):
         return False

@@ -5,7 +5,9 @@ The work splits in two and runs concurrently:
 - *units* (each archive in archive-v0, each temporary directory, each first-level part of the
   buckets without links) go to a pool of walker processes (`core.workers`, `core.walk`);
 - the *link buckets* (wheels, sdists, environments) are walked by a thread here, reading every
-  link as uv's prune does (uv-cache-format §6, "Archive garbage collection").
+  link as uv's prune does (uv-cache-format §6, "Archive garbage collection"): symlinks and
+  Windows link files both, and which of them uv counts is decided by what the cache holds (a
+  Windows cache read from WSL or Linux has link files and no symlinks), not by the OS.
 
 Sizes are allocated bytes with every inode counted once, so `total_bytes` equals
 `uv cache size` (uv-cache-format §6). Archives are referenced when a link in a *current* wheels or
@@ -118,6 +120,10 @@ class _LinkWalk:
     """What the link-bucket thread found."""
 
     entries: list[Entry] = field(default_factory=list)
+    # Link files that did not parse: entries only if the cache turns out to be Windows-written.
+    corrupt_files: list[Entry] = field(default_factory=list)
+    symlinks: int = 0  # evidence of the layout: symlinks into archive-v*
+    link_files: int = 0  # ... and link files naming archive-v*
     shards: list[SdistShard] = field(default_factory=list)
     marks: list[Mark] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -158,7 +164,7 @@ class _Scanner:
         uv_version: str | None,
         token: CancelToken,
         workers: int | None,
-        link_style: str,
+        link_style: str | None,
         read_pointers: bool,
     ) -> None:
         self.root = root
@@ -167,11 +173,14 @@ class _Scanner:
         self.workers = default_worker_count() if workers is None else workers
         self.read_pointers = read_pointers
         self.now = time.time()
+        # None: decided from the links found (links.detect_style), once they are all read.
+        self.requested_style = link_style
         self.snap = Snapshot(
             root=root,
             real_root=root,
             scanned_at=self.now,
-            link_style=link_style,
+            link_style=link_style or links.host_link_style(),
+            layout_source="requested" if link_style else "default",
             uv_version=uv_version,
         )
         self.inodes = InodeSet()
@@ -441,7 +450,9 @@ class _Scanner:
         duid, dgid, dmode = downer
         revision_dirs: list[str] = []
         pointer = None
-        file_links = self.snap.link_style == "file"
+        # Link files are read unless the caller said the cache is Unix-written: whether it is a
+        # Windows cache is known only from what is in it.
+        file_links = self.requested_style != "symlink"
         nbytes = files = sub_blocks = 0
         top = out.top.setdefault(bucket, []) if not parts else None
         if any(e.name == "metadata.msgpack" for e in entries):
@@ -619,6 +630,8 @@ class _Scanner:
         out: _LinkWalk,
     ) -> None:
         state, aid = self._resolve(raw, real_dir)
+        if aid is not None or state is LinkState.OK:
+            out.symlinks += 1
         ekind, index, package, version = self._entry_fields(kind, parts, name)
         out.entries.append(
             Entry(bucket, full, ekind, index, package, version, aid, state, raw, "symlink")
@@ -645,7 +658,7 @@ class _Scanner:
         parsed = links.parse_link_file(data)
         if isinstance(parsed, links.Corrupt):
             if parts:  # where a link belongs; uv ignores it, the user should know
-                out.entries.append(
+                out.corrupt_files.append(
                     Entry(
                         bucket,
                         full,
@@ -660,6 +673,7 @@ class _Scanner:
                     )
                 )
             return
+        out.link_files += 1
         if parsed.archive_version != 0:
             state = LinkState.STALE_VERSION
         elif parsed.archive_id in self.archive_names:
@@ -813,6 +827,7 @@ class _Scanner:
     ) -> None:
         """The link walk has finished: index references, build the archives waiting so far."""
         self.bucket_set = bucket_set() if callable(bucket_set) else (bucket_set or self.bucket_set)
+        self.decide_layout(link_walk)
         self.prepare_references(link_walk)
         self.refs_ready = True
         for res in self.archive_results:
@@ -822,6 +837,18 @@ class _Scanner:
     def in_symlinked_bucket(self, bucket: str) -> bool:
         info = self.bucket_paths.get(bucket)
         return bool(info and info[3])
+
+    def decide_layout(self, link_walk: _LinkWalk) -> None:
+        """Symlinks or link files: from the caller, else from what the link walk found."""
+        snap = self.snap
+        snap.layout_evidence = (link_walk.symlinks, link_walk.link_files)
+        if self.requested_style is None:
+            snap.link_style, snap.layout_source = links.detect_style(
+                link_walk.symlinks, link_walk.link_files
+            )
+        if snap.counts_link("file"):
+            link_walk.entries.extend(link_walk.corrupt_files)
+        link_walk.corrupt_files = []
 
     def prepare_references(self, link_walk: _LinkWalk) -> None:
         """Index the links once the link walk is done; archives can then be built one by one."""
@@ -835,7 +862,7 @@ class _Scanner:
             # uv counts symlinks on Unix and link files on Windows, nothing else (§6).
             if e.state is not LinkState.OK or e.archive_id is None:
                 continue
-            if e.link_kind != snap.link_style:
+            if not snap.counts_link(e.link_kind):
                 continue
             if is_reference(e, snap.link_style, self.bucket_set, dead):
                 refs.setdefault(e.archive_id, []).append(e)
@@ -928,7 +955,8 @@ def _could_be_link(name: str) -> bool:
 
 
 def default_link_style() -> str:
-    return "file" if os.name == "nt" else "symlink"
+    """The link style of this host's uv; a scan without `link_style` detects the cache's own."""
+    return links.host_link_style()
 
 
 def scan(
@@ -947,7 +975,8 @@ def scan(
     `bucket_set` and `uv_version` may be callables: they are needed only once the links are
     read, so finding uv binaries can run while the walk does. `pool` is a worker pool the caller
     started early (so the workers' start-up overlaps the caller's); the scan owns it from then
-    on and closes it.
+    on and closes it. `link_style` ("symlink" or "file") says how links are read; without it the
+    cache's own links decide (`Snapshot.link_style`, `layout_source`, `layout_evidence`).
 
     Raises CacheNotFoundError / NotACacheError / CacheUnreadableError for the root itself and
     CancelledError when `cancel` fires; everything below the root is recorded, never raised.
@@ -960,7 +989,7 @@ def scan(
         None,
         token,
         workers,
-        link_style or default_link_style(),
+        link_style,
         read_pointers,
     )
     s.pending_root_marks = []

@@ -1,9 +1,9 @@
 """Windows facts through the Win32 API (ctypes): volume, free space, drive type, OneDrive.
 
 NOT VERIFIED ON WINDOWS: CI runs on Linux. The decisions are pure functions (`classify_volume`,
-`is_onedrive_path`), tested everywhere; the ctypes calls below them are isolated and have only been
-read against the Win32 documentation (GetVolumePathNameW, GetVolumeInformationW, GetDriveTypeW,
-GetDiskFreeSpaceExW).
+`is_onedrive_path`), tested everywhere; the ctypes calls below them (GetVolumePathNameW,
+GetVolumeInformationW, GetDriveTypeW, GetDiskFreeSpaceExW) run in CI only under Wine
+(tests/windows), whose answers for NTFS, network drives and OneDrive are not Windows' own.
 """
 
 from __future__ import annotations
