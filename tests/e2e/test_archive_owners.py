@@ -38,20 +38,8 @@ def _alpha_archive(cache: Path, version: str = "2.0") -> Path:
 
 
 def _install(unprivileged, cache: Path, venv: Path, index_url: str):
-    return unprivileged.uv_cmd(
-        "pip",
-        "install",
-        "--cache-dir",
-        str(cache),
-        "--python",
-        str(venv / "bin" / "python"),
-        "--index-url",
-        index_url,
-        "--link-mode",
-        "hardlink",
-        "--offline",
-        "--reinstall",
-        "alpha==2.0",
+    return unprivileged.pip_install(
+        cache, venv, index_url, "--offline", "--reinstall", "alpha==2.0"
     )
 
 

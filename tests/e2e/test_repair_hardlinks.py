@@ -43,19 +43,7 @@ def _files_state(root: Path) -> dict[str, tuple[int, int, int, int, str]]:
 
 
 def _install_as_user(unprivileged, cache: Path, venv: Path, index_url: str, *pkgs: str):
-    return unprivileged.uv_cmd(
-        "pip",
-        "install",
-        "--cache-dir",
-        str(cache),
-        "--python",
-        str(venv / "bin" / "python"),
-        "--index-url",
-        index_url,
-        "--link-mode",
-        "hardlink",
-        *pkgs,
-    )
+    return unprivileged.pip_install(cache, venv, index_url, *pkgs)
 
 
 @pytest.fixture

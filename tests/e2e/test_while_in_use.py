@@ -141,27 +141,25 @@ def test_our_own_uv_run_launcher_does_not_block_us(shared_cache, uv_bin, world_t
     """`uv run uvci prune --yes` on the very cache that `uv run` uses and holds."""
     cache = shared_cache
     env = clean_env({"UV_CACHE_DIR": str(cache), "PYTHONPATH": APP})
-    launcher = [uv_bin, "run", "--no-project", "--python", sys.executable, "--"]
-    proc = subprocess.run(
-        [*launcher, sys.executable, "-m", "uv_cache_inspector", "prune", "--yes"],
-        env=env,
-        cwd=world_tmp,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+
+    def launched(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [
+                *[uv_bin, "run", "--no-project", "--python", sys.executable, "--"],
+                *[sys.executable, "-m", "uv_cache_inspector", *args],
+            ],
+            env=env,
+            cwd=world_tmp,
+            capture_output=True,
+            text=True,
+            timeout=600,
+            check=False,
+        )
+
+    proc = launched("prune", "--yes")
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "held only by the uv that started this program" in proc.stdout
     assert not (cache / ".tmpCrashed").exists()
     assert not (cache / "wheels-v6").exists()
-    repair = subprocess.run(
-        [*launcher, sys.executable, "-m", "uv_cache_inspector", "repair", "--yes"],
-        env=env,
-        cwd=world_tmp,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
+    repair = launched("repair", "--yes")
     assert repair.returncode == 0, repair.stdout + repair.stderr

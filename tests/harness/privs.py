@@ -148,6 +148,24 @@ class Unprivileged:
     def uv_cmd(self, *args: str, **kw: object) -> subprocess.CompletedProcess[str]:
         return self.run([self.uv, *args], **kw)  # type: ignore[arg-type]
 
+    def pip_install(
+        self, cache: Path, venv: Path, index_url: str, *args: str
+    ) -> subprocess.CompletedProcess[str]:
+        """`uv pip install` as this user into `venv` from `cache`, by hard links (uv's way)."""
+        return self.uv_cmd(
+            "pip",
+            "install",
+            "--cache-dir",
+            str(cache),
+            "--python",
+            str(venv / "bin" / "python"),
+            "--index-url",
+            index_url,
+            "--link-mode",
+            "hardlink",
+            *args,
+        )
+
 
 def make_unprivileged(uv_binary: str) -> Unprivileged:
     base = Path(tempfile.mkdtemp(prefix="uvci-nobody-", dir="/tmp"))

@@ -234,7 +234,8 @@ def probe(root: str) -> LockState:
         return LockState.absent(path)
     try:
         fd, rw = _open(path)
-    except LockFileError as exc:
+    except (LockFileError, OSError) as exc:
+        why = f"{exc.strerror} (os error {exc.errno})" if isinstance(exc, OSError) else str(exc)
         return LockState(
             path,
             exists=True,
@@ -242,17 +243,7 @@ def probe(root: str) -> LockState:
             exclusive=None,
             supported=None,
             openable_rw=False,
-            error=str(exc),
-        )
-    except OSError as exc:
-        return LockState(
-            path,
-            exists=True,
-            held=None,
-            exclusive=None,
-            supported=None,
-            openable_rw=False,
-            error=f"{exc.strerror} (os error {exc.errno})",
+            error=why,
         )
     try:
         try:
