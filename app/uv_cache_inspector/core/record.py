@@ -1,0 +1,433 @@
+"""One unpacked wheel checked against its `*.dist-info/RECORD`: the verify worker's task.
+
+The wheel spec (binary-distribution-format, "The .dist-info directory") makes RECORD a CSV of
+`path,algorithm=urlsafe-base64-digest-without-padding,size`; RECORD itself (and signatures,
+`RECORD.jws`/`RECORD.p7s`) has no hash. What uv itself changes in an unpacked archive was read
+in its source (crates/uv-install-wheel/src/wheel.rs, `validate_and_heal_record`, uv >= 0.11.6):
+before persisting an archive uv rewrites RECORD when it does not match the zip, dropping entries
+for files the zip lacks and adding the zip's unlisted files with a size and *no* hash (so only
+their size can be checked), and it allows the two signature files unlisted. Everything uv adds
+at install time (`INSTALLER`, `REQUESTED`, `direct_url.json`, `uv_cache.json`, the rewritten
+RECORD, entry-point scripts) is written atomically into the environment, never into the archive:
+the linker copies RECORD instead of linking it (crates/uv-install-wheel/src/linker.rs). Python
+writes `__pycache__` next to modules it imports; unlisted files there are ignored.
+
+A verdict per file is kept with the file's (size, mtime, ctime, inode): while all four stay the
+same the file has not been written (writing moves ctime, which no user can set back), so the
+next run takes the verdict instead of hashing again. A file whose times are within
+`RACY_SECONDS` of the check is not remembered (file times move in coarse clock ticks: an edit
+in the same tick would keep them).
+
+Spawned walker processes import this module (`core.workers`, task "verify"): stdlib only, plus
+`core.treewalk` for the descriptor walk that never follows a link.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import functools
+import hashlib
+import io
+import os
+import posixpath
+import stat
+import time
+from collections.abc import Callable
+from typing import NamedTuple
+
+from uv_cache_inspector.core.treewalk import DIR_FLAGS, NOFOLLOW, open_dir, walk
+
+# Verdicts of one file listed in RECORD.
+OK = 0
+HASH_DIFFERS = 1
+SIZE_DIFFERS = 2
+NOT_A_FILE = 3
+
+# Changes reported for one path of an archive.
+MODIFIED = "modified"
+MISSING = "missing"
+UNEXPECTED = "unexpected"
+UNREADABLE = "unreadable"
+
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+RACY_SECONDS = 2.0
+CHUNK = 1024 * 1024
+UNSIGNED_EXTRAS = ("RECORD.jws", "RECORD.p7s")  # allowed in .dist-info without a RECORD line
+
+_FILE_FLAGS = os.O_RDONLY | NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
+_FD_WALK = os.scandir in os.supports_fd and os.open in os.supports_dir_fd and NOFOLLOW != 0
+_ALGORITHMS = frozenset(hashlib.algorithms_guaranteed)
+
+Expected = tuple[str | None, bytes | None, int | None]  # (algorithm, digest, size)
+FileKey = tuple[int, int, int, int]  # (size, mtime_ns, ctime_ns, inode)
+# The remembered verdicts of one archive: RECORD's own key, then {path: (*key, verdict)}.
+ArchiveState = tuple[FileKey, dict[str, tuple[int, int, int, int, int]]]
+
+
+class Problem(NamedTuple):
+    path: str  # relative to the archive, with "/"
+    change: str  # MODIFIED | MISSING | UNEXPECTED | UNREADABLE
+    detail: str
+    links: int  # the file's link count (0 when it is missing)
+    dev: int
+    ino: int
+
+
+class ArchiveCheck(NamedTuple):
+    """What checking one archive found (sent back from a worker as a tuple)."""
+
+    path: str
+    status: str  # "verified" | "cannot-verify" | "gone"
+    reason: str  # why it cannot be verified
+    dist_info: str
+    files: int  # files compared with RECORD
+    hashed: int  # of which hashed in this run
+    hashed_bytes: int
+    reused: int  # of which judged by the remembered verdict (unchanged since)
+    problems: list[Problem]
+    state: ArchiveState | None  # the verdicts to remember (None: nothing to remember)
+    state_changed: bool
+
+
+def file_key(st: os.stat_result) -> FileKey:
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+
+
+def parse_record(data: bytes) -> tuple[dict[str, Expected], int]:
+    """RECORD -> ({normalized path: (algorithm, digest, size)}, entries outside the archive).
+
+    Paths are normalized as uv reads them (a leading "/" dropped, `./a` is `a`); entries that
+    climb out of the archive (`../../bin/x`, written by old tools) are counted, not listed. A
+    hash that is not `algorithm=base64` of a known algorithm counts as no hash.
+    """
+    text = data.decode("utf-8", "surrogateescape")
+    out: dict[str, Expected] = {}
+    outside = 0
+    for row in csv.reader(io.StringIO(text, newline="")):
+        if not row or not row[0].strip():
+            continue
+        path = posixpath.normpath(row[0].lstrip("/"))
+        if path in {".", ".."} or path.startswith("../"):
+            outside += 1
+            continue
+        algorithm: str | None = None
+        digest: bytes | None = None
+        if len(row) > 1 and "=" in row[1]:
+            name, _, value = row[1].partition("=")
+            name = name.strip().lower()
+            if name in _ALGORITHMS:
+                try:
+                    digest = base64.urlsafe_b64decode(value.strip() + "=" * (-len(value) % 4))
+                    algorithm = name
+                except ValueError:
+                    digest = None
+        size: int | None = None
+        if len(row) > 2 and row[2].strip().isdigit():
+            size = int(row[2])
+        out[path] = (algorithm, digest, size)
+    return out, outside
+
+
+def record_hash(algorithm: str, digest: bytes) -> str:
+    """`sha256=...` as RECORD writes it."""
+    return f"{algorithm}={base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+
+
+def _read_all(fd: int, limit: int) -> bytes:
+    parts = []
+    total = 0
+    while total <= limit:
+        chunk = os.read(fd, CHUNK)
+        if not chunk:
+            break
+        parts.append(chunk)
+        total += len(chunk)
+    if total > limit:
+        raise ValueError(f"larger than {limit // (1024 * 1024)} MiB")
+    return b"".join(parts)
+
+
+def _digest(fd: int, algorithm: str, size: int, buf: bytearray) -> tuple[bytes, int]:
+    """Hash an open file to its end: (digest, bytes read). One read for a small file."""
+    h = hashlib.new(algorithm)
+    view = memoryview(buf)
+    total = 0
+    if size > CHUNK and hasattr(os, "posix_fadvise"):
+        try:
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        except OSError:
+            pass
+    readv = getattr(os, "readv", None)
+    while True:
+        if readv is not None:
+            n = readv(fd, [buf])
+            if not n:
+                break
+            h.update(view[:n])
+        else:  # pragma: no cover - Windows has no readv
+            chunk = os.read(fd, CHUNK)
+            if not chunk:
+                break
+            n = len(chunk)
+            h.update(chunk)
+        total += n
+    return h.digest(), total
+
+
+class _Checker:
+    """The state of one archive's check while its tree is walked."""
+
+    def __init__(
+        self,
+        archive: str,
+        expected: dict[str, Expected],
+        prior: dict[str, tuple[int, int, int, int, int]],
+        dist_info: str,
+    ) -> None:
+        self.archive = archive
+        self.expected = expected
+        self.prior = prior
+        self.dist_info = dist_info
+        self.files = self.hashed = self.hashed_bytes = self.reused = 0
+        self.problems: list[Problem] = []
+        self.verdicts: dict[str, tuple[int, int, int, int, int]] = {}
+        self.changed = False
+        self.racy_after_ns = time.time_ns() - int(RACY_SECONDS * 1e9)
+        self.buf = bytearray(CHUNK)
+
+    def ignorable(self, path: str) -> bool:
+        if "__pycache__" in path.split("/"):
+            return True
+        head, _, name = path.rpartition("/")
+        return head == self.dist_info and name in UNSIGNED_EXTRAS
+
+    def visit(self, rel: str, st: os.stat_result, open_file: Callable[[], int]) -> None:
+        """One entry of the tree, `open_file()` opens it (regular files only)."""
+        fmt = stat.S_IFMT(st.st_mode)
+        exp = self.expected.pop(rel, None)
+        if fmt == stat.S_IFDIR:
+            return  # a directory named in RECORD is not a file to compare
+        if exp is None:
+            if not self.ignorable(rel):
+                what = "" if fmt == stat.S_IFREG else "; not a regular file"
+                self.problems.append(
+                    Problem(
+                        rel,
+                        UNEXPECTED,
+                        f"not in RECORD ({st.st_size:,} bytes{what})",
+                        st.st_nlink,
+                        st.st_dev,
+                        st.st_ino,
+                    )
+                )
+            return
+        self.files += 1
+        algorithm, digest, size = exp
+        key = file_key(st)
+        known = self.prior.get(rel)
+        if fmt != stat.S_IFREG:
+            verdict = NOT_A_FILE
+        elif known is not None and known[:4] == key:
+            verdict = known[4]
+            self.reused += 1
+        elif size is not None and size != st.st_size:
+            verdict = SIZE_DIFFERS
+        elif algorithm is None or digest is None:
+            verdict = OK  # RECORD gives no hash (RECORD itself, or healed by uv): size only
+        else:
+            try:
+                verdict, stable = self.hash(open_file, algorithm, digest, st)
+            except OSError as exc:
+                self.problems.append(
+                    Problem(rel, UNREADABLE, _err(exc), st.st_nlink, st.st_dev, st.st_ino)
+                )
+                self.changed = self.changed or known is not None
+                return
+            if not stable:
+                key = (-1, -1, -1, -1)  # being written right now: never remembered
+        if verdict != OK:
+            self.problems.append(
+                Problem(
+                    rel,
+                    MODIFIED,
+                    _verdict_text(verdict, st, size, algorithm),
+                    st.st_nlink,
+                    st.st_dev,
+                    st.st_ino,
+                )
+            )
+        if key[0] >= 0 and max(st.st_mtime_ns, st.st_ctime_ns) < self.racy_after_ns:
+            entry = (*key, verdict)
+            if known != entry:
+                self.changed = True
+            self.verdicts[rel] = entry
+        elif known is not None:
+            self.changed = True
+
+    def hash(
+        self,
+        open_file: Callable[[], int],
+        algorithm: str,
+        digest: bytes,
+        st: os.stat_result,
+    ) -> tuple[int, bool]:
+        fd = open_file()
+        try:
+            got, n = _digest(fd, algorithm, st.st_size, self.buf)
+            after = os.fstat(fd)
+        finally:
+            os.close(fd)
+        self.hashed += 1
+        self.hashed_bytes += n
+        stable = file_key(after) == file_key(st) and n == st.st_size
+        return (OK if got == digest else HASH_DIFFERS), stable
+
+
+def _verdict_text(verdict: int, st: os.stat_result, size: int | None, algorithm: str | None) -> str:
+    if verdict == SIZE_DIFFERS:
+        return f"{st.st_size:,} bytes; RECORD says {size:,}"
+    if verdict == NOT_A_FILE:
+        return "no longer a regular file"
+    return f"content differs from its {algorithm or 'RECORD'} hash"
+
+
+def _err(exc: OSError) -> str:
+    return f"{exc.strerror or exc} (os error {exc.errno})" if exc.errno else str(exc)
+
+
+def _find_record(archive: str) -> tuple[str, str] | str:
+    """(dist-info name, RECORD path relative to the archive), or why there is none."""
+    try:
+        with os.scandir(archive) as it:
+            names = [
+                e.name
+                for e in it
+                if e.name.endswith(".dist-info") and e.is_dir(follow_symlinks=False)
+            ]
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        return f"cannot list it: {_err(exc)}"
+    if not names:
+        return "no .dist-info directory: not an unpacked wheel"
+    if len(names) > 1:
+        return f"{len(names)} .dist-info directories (uv installs none of them)"
+    return names[0], f"{names[0]}/RECORD"
+
+
+def check_archive(archive: str, prior: ArchiveState | None = None) -> ArchiveCheck:
+    """Compare every file of the unpacked wheel at `archive` with its RECORD. Never raises
+    for what is inside the archive; the archive vanishing gives status "gone"."""
+
+    def result(status: str, reason: str = "", dist_info: str = "") -> ArchiveCheck:
+        return ArchiveCheck(
+            archive, status, reason, dist_info, 0, 0, 0, 0, [], None, state_changed=False
+        )
+
+    try:
+        found = _find_record(archive)
+    except FileNotFoundError:
+        return result("gone")
+    if isinstance(found, str):
+        return result("cannot-verify", found)
+    dist_info, record_rel = found
+    try:
+        rfd = _open_in(archive, record_rel)
+        try:
+            rst = os.fstat(rfd)
+            data = _read_all(rfd, MAX_RECORD_BYTES)
+        finally:
+            os.close(rfd)
+    except FileNotFoundError:
+        return result("cannot-verify", "no RECORD in its .dist-info", dist_info)
+    except (OSError, ValueError) as exc:
+        reason = _err(exc) if isinstance(exc, OSError) else str(exc)
+        return result("cannot-verify", f"RECORD cannot be read: {reason}", dist_info)
+    try:
+        expected, _outside = parse_record(data)
+    except csv.Error as exc:
+        return result("cannot-verify", f"RECORD is not valid CSV: {exc}", dist_info)
+    record_key = file_key(rst)
+    known = prior[1] if prior is not None and tuple(prior[0]) == record_key else {}
+    checker = _Checker(archive, expected, known, dist_info)
+    try:
+        _walk_files(archive, checker)
+    except FileNotFoundError:
+        return result("gone")
+    except OSError as exc:
+        return result("cannot-verify", f"cannot read it all: {_err(exc)}", dist_info)
+    for rel in sorted(checker.expected):
+        checker.problems.append(Problem(rel, MISSING, "listed in RECORD, not on disk", 0, 0, 0))
+    if len(checker.verdicts) != len(known):
+        checker.changed = True
+    checker.problems.sort()
+    return ArchiveCheck(
+        archive,
+        "verified",
+        "",
+        dist_info,
+        checker.files,
+        checker.hashed,
+        checker.hashed_bytes,
+        checker.reused,
+        checker.problems,
+        (record_key, checker.verdicts),
+        checker.changed or prior is None or tuple(prior[0]) != record_key,
+    )
+
+
+def _open_in(archive: str, rel: str) -> int:
+    """Open a file below `archive` without following a link at any level."""
+    if not _FD_WALK:  # pragma: no cover - Windows: by path
+        return os.open(os.path.join(archive, *rel.split("/")), _FILE_FLAGS)
+    fd = os.open(archive, DIR_FLAGS)
+    try:
+        *dirs, name = rel.split("/")
+        for d in dirs:
+            nfd = open_dir(fd, d)
+            os.close(fd)
+            fd = nfd
+        return os.open(name, _FILE_FLAGS, dir_fd=fd)
+    finally:
+        os.close(fd)
+
+
+def _open_path(path: str) -> int:  # pragma: no cover - Windows
+    return os.open(path, _FILE_FLAGS)
+
+
+def _walk_files(archive: str, checker: _Checker) -> None:
+    """Every entry below `archive`, with its path relative to it ("/"-separated)."""
+    if not _FD_WALK:  # pragma: no cover - Windows: a path walk (not verified on Windows)
+        for dirpath, dirnames, filenames in os.walk(archive):
+            rel_dir = os.path.relpath(dirpath, archive).replace(os.sep, "/")
+            prefix = "" if rel_dir == "." else rel_dir + "/"
+            for name in dirnames + filenames:
+                full = os.path.join(dirpath, name)
+                checker.visit(prefix + name, os.lstat(full), functools.partial(_open_path, full))
+        return
+    rootfd = os.open(archive, DIR_FLAGS)
+    prefixes = {rootfd: ""}
+
+    def opener(pfd: int, name: str) -> int:
+        fd = open_dir(pfd, name)
+        prefixes[fd] = f"{prefixes[pfd]}{name}/"
+        return fd
+
+    def visit(pfd: int, name: str, st: os.stat_result) -> None:
+        checker.visit(
+            prefixes[pfd] + name,
+            st,
+            lambda: os.open(name, _FILE_FLAGS, dir_fd=pfd),
+        )
+
+    try:
+        walk(rootfd, visit, opener=opener)
+    finally:
+        os.close(rootfd)
+
+
+def check_many(units: list[tuple[str, ArchiveState | None]]) -> list[ArchiveCheck]:
+    """The worker task: one ArchiveCheck per (archive path, remembered state)."""
+    return [check_archive(path, prior) for path, prior in units]
