@@ -116,12 +116,14 @@ def parse_record(data: bytes) -> tuple[dict[str, Expected], int]:
         if len(row) > 1 and "=" in row[1]:
             name, _, value = row[1].partition("=")
             name = name.strip().lower()
+            value = value.strip()
             if name in _ALGORITHMS:
                 try:
-                    digest = base64.urlsafe_b64decode(value.strip() + "=" * (-len(value) % 4))
-                    algorithm = name
+                    raw = base64.b64decode(value + "=" * (-len(value) % 4), b"-_", validate=True)
                 except ValueError:
-                    digest = None
+                    raw = b""
+                if raw and len(raw) == hashlib.new(name).digest_size:
+                    algorithm, digest = name, raw
         size: int | None = None
         if len(row) > 2 and row[2].strip().isdigit():
             size = int(row[2])
