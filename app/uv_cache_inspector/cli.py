@@ -920,7 +920,7 @@ def _elevated(
 
 def cmd_verify(args: argparse.Namespace) -> int:
     from uv_cache_inspector.core.scan import scan
-    from uv_cache_inspector.core.verify import fix_plan, reinstall_commands, verify
+    from uv_cache_inspector.core.verify import fix_plan, verify
 
     if args.yes and not args.fix:
         raise UsageError("--yes applies the fix: use it with --fix")
@@ -964,6 +964,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print()
             _print_plan(plan, args.verbose)
             print("Run `uvci verify --fix --yes` to apply it.")
+            _print_reinstall(report.modified, "Then reinstall")
         return code
     result = _apply(plan, args)
     if args.json:
@@ -978,12 +979,21 @@ def cmd_verify(args: argparse.Namespace) -> int:
             print(
                 "The next install of "
                 + ", ".join(m.label() for m in report.modified)
-                + " unpacks a fresh copy. Environments that share the edited files keep them "
-                "until reinstalled:"
+                + " unpacks a fresh copy."
             )
-            for cmd in reinstall_commands(report.modified):
-                print(f"  {cmd}")
+            _print_reinstall(report.modified, "Now reinstall")
     return code
+
+
+def _print_reinstall(modified: Any, lead: str) -> None:
+    from uv_cache_inspector.core.verify import reinstall_commands
+
+    print(
+        "Environments that share the edited files keep them until reinstalled. "
+        f"{lead} them, with one of:"
+    )
+    for cmd in reinstall_commands(modified):
+        print(f"  {cmd}")
 
 
 def _print_verify(report: Any) -> None:

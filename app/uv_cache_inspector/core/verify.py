@@ -621,11 +621,6 @@ def fix_plan(snap: Snapshot, modified: Sequence[ModifiedArchive]) -> Plan:
         plan,
         done,
     )
-    if modified:
-        plan.warnings.append(
-            "Environments that share the edited files keep them until reinstalled: "
-            + "; ".join(f"`{c}`" for c in reinstall_commands(modified))
-        )
     return plan
 
 
