@@ -68,14 +68,20 @@ def test_parse_record_as_the_wheel_spec_and_uv_read_it():
     ).encode()
     entries, outside = record.parse_record(data)
     assert outside == 1
-    assert entries["pkg/a.py"] == ("sha256", hashlib.sha256(b"a").digest(), 1)
-    assert entries["pkg/with,comma.py"][1] == hashlib.sha256(b"b").digest()
-    assert entries["pkg/leading_slash.py"] == (None, None, 3)
-    assert entries["pkg/dotted.py"] == (None, None, None)
-    assert entries["pkg/big.py"] == ("sha512", hashlib.sha512(b"c").digest(), 1)
-    assert entries["pkg/bad.py"][:2] == (None, None)
-    assert entries["pkg/unknown.py"][:2] == (None, None)
-    assert entries["pkg-1.0.dist-info/RECORD"] == (None, None, None)
+    assert entries["pkg/a.py"] == (f"sha256={_b64(b'a')}", 1)
+    assert entries["pkg/with,comma.py"][0] == f"sha256={_b64(b'b')}"
+    assert entries["pkg/leading_slash.py"] == (None, 3)
+    assert entries["pkg/dotted.py"] == (None, None)
+    assert entries["pkg-1.0.dist-info/RECORD"] == (None, None)
+
+    def decoded(path):
+        return record.decode_hash(entries[path][0])
+
+    assert decoded("pkg/a.py") == ("sha256", hashlib.sha256(b"a").digest())
+    assert decoded("pkg/big.py") == ("sha512", hashlib.sha512(b"c").digest())
+    assert decoded("pkg/bad.py") is None  # not base64: only the size counts
+    assert decoded("pkg/unknown.py") is None  # not an algorithm hashlib always has
+    assert record.decode_hash(f"sha256={_b64(b'a')[:-2]}") is None  # too short
 
 
 def test_a_lived_in_cache_verifies_clean(real_cache, template, world_tmp):

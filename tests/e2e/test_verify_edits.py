@@ -103,25 +103,7 @@ def test_an_edit_in_one_venv_is_found_fixed_and_the_next_install_is_pristine(
     proc = uvci("doctor", "--quick", "--json", "--cache-dir", str(real_cache), env=env)
     assert "modified-archive" not in {f["code"] for f in json.loads(proc.stdout)["findings"]}
     # uv still uses the cache: the cached environment comes back on demand.
-    uvr.run(
-        [
-            "run",
-            "--no-project",
-            "--cache-dir",
-            str(real_cache),
-            "--python",
-            uvr.python,
-            "--index-url",
-            uvr.index_url,
-            "--with",
-            "alpha==2.0",
-            "--",
-            "python",
-            "-c",
-            "import alpha.m1; assert alpha.m1.x == 1",
-        ],
-        cwd=world_tmp,
-    )
+    uvr.run_with(real_cache, "alpha==2.0", "import alpha.m1; assert alpha.m1.x == 1", world_tmp)
 
 
 def test_verify_names_the_command_and_the_plan_before_acting(real_cache, uvr, world_tmp):

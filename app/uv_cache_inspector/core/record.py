@@ -26,14 +26,12 @@ from __future__ import annotations
 
 import base64
 import csv
-import functools
 import hashlib
 import io
 import os
 import posixpath
 import stat
 import time
-from collections.abc import Callable
 from typing import NamedTuple
 
 from uv_cache_inspector.core.treewalk import DIR_FLAGS, NOFOLLOW, open_dir, walk
@@ -59,7 +57,7 @@ _FILE_FLAGS = os.O_RDONLY | NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os,
 _FD_WALK = os.scandir in os.supports_fd and os.open in os.supports_dir_fd and NOFOLLOW != 0
 _ALGORITHMS = frozenset(hashlib.algorithms_guaranteed)
 
-Expected = tuple[str | None, bytes | None, int | None]  # (algorithm, digest, size)
+Expected = tuple[str | None, int | None]  # (the hash as RECORD writes it, size)
 FileKey = tuple[int, int, int, int]  # (size, mtime_ns, ctime_ns, inode)
 # The remembered verdicts of one archive: RECORD's own key, then {path: (*key, verdict)}.
 ArchiveState = tuple[FileKey, dict[str, tuple[int, int, int, int, int]]]
@@ -86,8 +84,8 @@ class ArchiveCheck(NamedTuple):
     hashed_bytes: int
     reused: int  # of which judged by the remembered verdict (unchanged since)
     problems: list[Problem]
-    state: ArchiveState | None  # the verdicts to remember (None: nothing to remember)
-    state_changed: bool
+    state: ArchiveState | None  # the verdicts to remember, when they changed (else None)
+    state_changed: bool  # False: the remembered verdicts stand as they were
 
 
 def file_key(st: os.stat_result) -> FileKey:
@@ -95,45 +93,55 @@ def file_key(st: os.stat_result) -> FileKey:
 
 
 def parse_record(data: bytes) -> tuple[dict[str, Expected], int]:
-    """RECORD -> ({normalized path: (algorithm, digest, size)}, entries outside the archive).
+    """RECORD -> ({normalized path: (hash text or None, size or None)}, entries outside).
 
     Paths are normalized as uv reads them (a leading "/" dropped, `./a` is `a`); entries that
-    climb out of the archive (`../../bin/x`, written by old tools) are counted, not listed. A
-    hash that is not `algorithm=base64` of a known algorithm counts as no hash.
+    climb out of the archive (`../../bin/x`, written by old tools) are counted, not listed.
+    Hashes are decoded only for the files that are hashed (`decode_hash`): a second verify
+    hashes nothing, and most of a RECORD's parsing was the decoding.
     """
     text = data.decode("utf-8", "surrogateescape")
     out: dict[str, Expected] = {}
     outside = 0
     for row in csv.reader(io.StringIO(text, newline="")):
-        if not row or not row[0].strip():
+        if not row:
             continue
-        path = posixpath.normpath(row[0].lstrip("/"))
-        if path in {".", ".."} or path.startswith("../"):
-            outside += 1
+        path = row[0]
+        if path.startswith(("/", ".")) or "/." in path or "//" in path:
+            path = posixpath.normpath(path.lstrip("/"))
+            if path in {".", ".."} or path.startswith("../"):
+                outside += 1
+                continue
+        if not path.strip():
             continue
-        algorithm: str | None = None
-        digest: bytes | None = None
-        if len(row) > 1 and "=" in row[1]:
-            name, _, value = row[1].partition("=")
-            name = name.strip().lower()
-            value = value.strip()
-            if name in _ALGORITHMS:
-                try:
-                    raw = base64.b64decode(value + "=" * (-len(value) % 4), b"-_", validate=True)
-                except ValueError:
-                    raw = b""
-                if raw and len(raw) == hashlib.new(name).digest_size:
-                    algorithm, digest = name, raw
-        size: int | None = None
-        if len(row) > 2 and row[2].strip().isdigit():
-            size = int(row[2])
-        out[path] = (algorithm, digest, size)
+        n = len(row)
+        size = row[2] if n > 2 else ""
+        out[path] = (
+            row[1] or None if n > 1 else None,
+            int(size) if size.isdigit() else None,
+        )
     return out, outside
 
 
-def record_hash(algorithm: str, digest: bytes) -> str:
-    """`sha256=...` as RECORD writes it."""
-    return f"{algorithm}={base64.urlsafe_b64encode(digest).rstrip(b'=').decode()}"
+_DIGEST_SIZES: dict[str, int] = {}
+
+
+def decode_hash(text: str) -> tuple[str, bytes] | None:
+    """`sha256=<urlsafe base64, no padding>` -> (algorithm, digest); None for anything that is
+    not a well-formed hash of an algorithm hashlib always has (then only the size counts)."""
+    name, sep, value = text.partition("=")
+    name = name.strip().lower()
+    if not sep or name not in _ALGORITHMS:
+        return None
+    value = value.strip()
+    try:
+        raw = base64.b64decode(value + "=" * (-len(value) % 4), b"-_", validate=True)
+    except ValueError:
+        return None
+    size = _DIGEST_SIZES.get(name)
+    if size is None:
+        size = _DIGEST_SIZES[name] = hashlib.new(name).digest_size
+    return (name, raw) if len(raw) == size else None
 
 
 def _read_all(fd: int, limit: int) -> bytes:
@@ -196,7 +204,6 @@ class _Checker:
         self.verdicts: dict[str, tuple[int, int, int, int, int]] = {}
         self.changed = False
         self.racy_after_ns = time.time_ns() - int(RACY_SECONDS * 1e9)
-        self.buf = bytearray(CHUNK)
 
     def ignorable(self, path: str) -> bool:
         if "__pycache__" in path.split("/"):
@@ -204,8 +211,9 @@ class _Checker:
         head, _, name = path.rpartition("/")
         return head == self.dist_info and name in UNSIGNED_EXTRAS
 
-    def visit(self, rel: str, st: os.stat_result, open_file: Callable[[], int]) -> None:
-        """One entry of the tree, `open_file()` opens it (regular files only)."""
+    def visit(self, rel: str, st: os.stat_result, pfd: int, name: str) -> None:
+        """One entry of the tree: `name` in the directory `pfd` (or, where there are no
+        directory descriptors, pfd -1 and the full path as `name`)."""
         fmt = stat.S_IFMT(st.st_mode)
         exp = self.expected.pop(rel, None)
         if fmt == stat.S_IFDIR:
@@ -225,7 +233,7 @@ class _Checker:
                 )
             return
         self.files += 1
-        algorithm, digest, size = exp
+        hash_text, size = exp
         key = file_key(st)
         known = self.prior.get(rel)
         if fmt != stat.S_IFREG:
@@ -235,11 +243,11 @@ class _Checker:
             self.reused += 1
         elif size is not None and size != st.st_size:
             verdict = SIZE_DIFFERS
-        elif algorithm is None or digest is None:
+        elif hash_text is None or (expected := decode_hash(hash_text)) is None:
             verdict = OK  # RECORD gives no hash (RECORD itself, or healed by uv): size only
         else:
             try:
-                verdict, stable = self.hash(open_file, algorithm, digest, st)
+                verdict, stable = self.hash(pfd, name, expected, st)
             except OSError as exc:
                 self.problems.append(
                     Problem(rel, UNREADABLE, _err(exc), st.st_nlink, st.st_dev, st.st_ino)
@@ -253,7 +261,7 @@ class _Checker:
                 Problem(
                     rel,
                     MODIFIED,
-                    _verdict_text(verdict, st, size, algorithm),
+                    _verdict_text(verdict, st, size, hash_text),
                     st.st_nlink,
                     st.st_dev,
                     st.st_ino,
@@ -268,15 +276,12 @@ class _Checker:
             self.changed = True
 
     def hash(
-        self,
-        open_file: Callable[[], int],
-        algorithm: str,
-        digest: bytes,
-        st: os.stat_result,
+        self, pfd: int, name: str, expected: tuple[str, bytes], st: os.stat_result
     ) -> tuple[int, bool]:
-        fd = open_file()
+        algorithm, digest = expected
+        fd = os.open(name, _FILE_FLAGS, dir_fd=pfd) if pfd >= 0 else os.open(name, _FILE_FLAGS)
         try:
-            got, n = _digest(fd, algorithm, st.st_size, self.buf)
+            got, n = _digest(fd, algorithm, st.st_size, _buffer())
             after = os.fstat(fd)
         finally:
             os.close(fd)
@@ -286,12 +291,23 @@ class _Checker:
         return (OK if got == digest else HASH_DIFFERS), stable
 
 
-def _verdict_text(verdict: int, st: os.stat_result, size: int | None, algorithm: str | None) -> str:
+_BUFFER: list[bytearray] = []
+
+
+def _buffer() -> bytearray:
+    """One read buffer per process (allocating a MiB per archive cost more than its reads)."""
+    if not _BUFFER:
+        _BUFFER.append(bytearray(CHUNK))
+    return _BUFFER[0]
+
+
+def _verdict_text(verdict: int, st: os.stat_result, size: int | None, hash_text: str | None) -> str:
     if verdict == SIZE_DIFFERS:
         return f"{st.st_size:,} bytes; RECORD says {size:,}"
     if verdict == NOT_A_FILE:
         return "no longer a regular file"
-    return f"content differs from its {algorithm or 'RECORD'} hash"
+    algorithm = (hash_text or "").partition("=")[0] or "RECORD"
+    return f"content differs from its {algorithm} hash"
 
 
 def _err(exc: OSError) -> str:
@@ -364,6 +380,7 @@ def check_archive(archive: str, prior: ArchiveState | None = None) -> ArchiveChe
     if len(checker.verdicts) != len(known):
         checker.changed = True
     checker.problems.sort()
+    changed = checker.changed or prior is None or tuple(prior[0]) != record_key
     return ArchiveCheck(
         archive,
         "verified",
@@ -374,8 +391,8 @@ def check_archive(archive: str, prior: ArchiveState | None = None) -> ArchiveChe
         checker.hashed_bytes,
         checker.reused,
         checker.problems,
-        (record_key, checker.verdicts),
-        checker.changed or prior is None or tuple(prior[0]) != record_key,
+        (record_key, checker.verdicts) if changed else None,  # unchanged: not sent back
+        changed,
     )
 
 
@@ -395,10 +412,6 @@ def _open_in(archive: str, rel: str) -> int:
         os.close(fd)
 
 
-def _open_path(path: str) -> int:  # pragma: no cover - Windows
-    return os.open(path, _FILE_FLAGS)
-
-
 def _walk_files(archive: str, checker: _Checker) -> None:
     """Every entry below `archive`, with its path relative to it ("/"-separated)."""
     if not _FD_WALK:  # pragma: no cover - Windows: a path walk (not verified on Windows)
@@ -407,7 +420,7 @@ def _walk_files(archive: str, checker: _Checker) -> None:
             prefix = "" if rel_dir == "." else rel_dir + "/"
             for name in dirnames + filenames:
                 full = os.path.join(dirpath, name)
-                checker.visit(prefix + name, os.lstat(full), functools.partial(_open_path, full))
+                checker.visit(prefix + name, os.lstat(full), -1, full)
         return
     rootfd = os.open(archive, DIR_FLAGS)
     prefixes = {rootfd: ""}
@@ -418,11 +431,7 @@ def _walk_files(archive: str, checker: _Checker) -> None:
         return fd
 
     def visit(pfd: int, name: str, st: os.stat_result) -> None:
-        checker.visit(
-            prefixes[pfd] + name,
-            st,
-            lambda: os.open(name, _FILE_FLAGS, dir_fd=pfd),
-        )
+        checker.visit(prefixes[pfd] + name, st, pfd, name)
 
     try:
         walk(rootfd, visit, opener=opener)

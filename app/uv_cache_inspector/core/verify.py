@@ -172,6 +172,10 @@ class ChangedFile:
         }
 
 
+def _archive_json(aid: str, path: str, package: str | None, version: str | None) -> dict[str, Any]:
+    return {"id": aid, "path": display_path(path), "package": package, "version": version}
+
+
 @dataclass(frozen=True, slots=True)
 class ModifiedArchive:
     id: str
@@ -190,10 +194,7 @@ class ModifiedArchive:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "id": self.id,
-            "path": display_path(self.path),
-            "package": self.package,
-            "version": self.version,
+            **_archive_json(self.id, self.path, self.package, self.version),
             "files": [f.to_json() for f in self.files],
             "other_links": self.other_links,
             "cached_environments": [display_path(p) for p in self.environments],
@@ -209,13 +210,8 @@ class Unverifiable:
     reason: str
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "path": display_path(self.path),
-            "package": self.package,
-            "version": self.version,
-            "reason": self.reason,
-        }
+        ident = _archive_json(self.id, self.path, self.package, self.version)
+        return {**ident, "reason": self.reason}
 
 
 @dataclass
@@ -472,10 +468,7 @@ def verify(
             yield Progress("verifying", done, total, report.hashed_bytes, label)
     finally:
         if pool is not None:
-            if token.cancelled():
-                pool.kill()
-            else:
-                pool.close()
+            pool.end(token.cancelled())
 
     places_in = environment_candidates(snap, venvs)
     report.environments_checked = places_in
@@ -492,10 +485,10 @@ def verify(
         report.files += r.files
         report.hashed += r.hashed
         report.reused += r.reused
-        if r.state is not None:
-            if new_state is not None:
-                new_state[a.id] = r.state
-            changed = changed or r.state_changed
+        state = r.state if r.state_changed else remembered.get(a.id)
+        changed = changed or r.state_changed
+        if new_state is not None and state is not None:
+            new_state[a.id] = state
         edits = [p for p in r.problems if p.change != UNREADABLE]
         if edits:
             report.modified.append(_modified(a, r, places_in))
@@ -560,8 +553,9 @@ def _remember(
         merged = dict(remembered)
         for r in results:
             aid = os.path.basename(r.path)
-            merged.pop(aid, None)
-            if r.state is not None and r.status == "verified":
+            if r.status != "verified":
+                merged.pop(aid, None)
+            elif r.state_changed and r.state is not None:
                 merged[aid] = r.state
         new_state = merged
         changed = True

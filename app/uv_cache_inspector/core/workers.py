@@ -114,6 +114,14 @@ class WorkerPool:
                 p.wait()
         self.procs = []
 
+    def end(self, cancelled: bool) -> None:
+        """Done with the pool: workers killed when the work was cancelled (they may be deep in a
+        large unit), else closed once they finish."""
+        if cancelled:
+            self.kill()
+        else:
+            self.close()
+
     def kill(self) -> None:
         for p in self.procs:
             p.kill()
