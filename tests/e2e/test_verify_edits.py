@@ -14,6 +14,8 @@ import os
 from pathlib import Path
 
 from tests.cli.helpers import uvci
+from tests.harness.uvcache import tree_state
+from tests.harness.uvproc import uv_holding_lock
 
 
 def _site(venv: Path) -> Path:
@@ -120,3 +122,17 @@ def test_verify_names_the_command_and_the_plan_before_acting(real_cache, uvr, wo
     assert "uvci verify --fix --yes" in out
     assert f"uv pip install --python {venv} --reinstall-package beta beta==1.0" in out
     assert sorted(os.listdir(real_cache / "archive-v0")) == before  # only planned
+
+
+def test_the_fix_waits_for_uv(real_cache, uvr, uv_bin, test_python, world_tmp):
+    """While uv holds the cache lock, `--fix --yes` changes nothing and exits 3 (as prune)."""
+    env = {"UVCI_STATE_DIR": str(world_tmp / "state"), "UVCI_JOURNAL_DIR": str(world_tmp / "j")}
+    venv = uvr.venv(world_tmp / "venv", real_cache)
+    uvr.pip_install(real_cache, venv, ["delta"])
+    _edit_in_place(_site(venv) / "delta" / "m1.py")
+    before = tree_state(real_cache)
+    with uv_holding_lock(uv_bin, real_cache, test_python):
+        proc = uvci("verify", "--fix", "--yes", "--cache-dir", str(real_cache), env=env)
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    assert "nothing was" in proc.stderr
+    assert tree_state(real_cache) == before
