@@ -234,3 +234,31 @@ def test_usage_and_missing_cache_exit_2(world_tmp):
     (world_tmp / "not-a-cache" / "notes.txt").write_text("mine\n")
     proc = uvci("verify", "--cache-dir", str(world_tmp / "not-a-cache"), env=env)
     assert proc.returncode == 2 and "not a uv cache" in proc.stderr, proc.stderr
+
+
+def test_a_damaged_state_file_costs_hashing_not_a_verdict(real_cache, world_tmp):
+    """The state is the user's file: whatever is in it, verify hashes again rather than trust
+    or crash."""
+    import msgpack
+
+    state = world_tmp / "state"
+    _past_racy_window(real_cache)
+    first = _verify(real_cache, state)
+    verdicts, _ = state_files(str(real_cache), str(state))
+    ids = sorted(os.listdir(real_cache / "archive-v0"))
+    junk = {
+        ids[0]: "junk",
+        ids[1]: [[1, 2], {"x": {}}],
+        ids[2]: [[0, 0, 0, 0], {"alpha/m1.py": [{}, [], None, "x", {}]}],
+    }
+    for aid in ids[3:]:
+        junk[aid] = [[1, 2, 3, 4], {"a.py": [1, 2, 3, 4, {"not": "a verdict"}]}]
+    with open(verdicts, "wb") as fh:
+        fh.write(
+            msgpack.packb({"version": 1, "root": os.path.realpath(real_cache), "archives": junk})
+        )
+    again = _verify(real_cache, state)
+    assert again.modified == [] and again.reused == 0 and again.hashed == first.hashed
+    with open(verdicts, "wb") as fh:
+        fh.write(b"\xc1 not msgpack")
+    assert _verify(real_cache, state).hashed == first.hashed

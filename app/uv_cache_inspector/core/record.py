@@ -42,6 +42,8 @@ HASH_DIFFERS = 1
 SIZE_DIFFERS = 2
 NOT_A_FILE = 3
 
+_VERDICTS = (OK, HASH_DIFFERS, SIZE_DIFFERS, NOT_A_FILE)
+
 # Changes reported for one path of an archive.
 MODIFIED = "modified"
 MISSING = "missing"
@@ -238,7 +240,9 @@ class _Checker:
         known = self.prior.get(rel)
         if fmt != stat.S_IFREG:
             verdict = NOT_A_FILE
-        elif known is not None and known[:4] == key:
+        elif (
+            type(known) is tuple and len(known) == 5 and known[:4] == key and known[4] in _VERDICTS
+        ):
             verdict = known[4]
             self.reused += 1
         elif size is not None and size != st.st_size:
@@ -317,12 +321,17 @@ def _err(exc: OSError) -> str:
 def _find_record(archive: str) -> tuple[str, str] | str:
     """(dist-info name, RECORD path relative to the archive), or why there is none."""
     try:
-        with os.scandir(archive) as it:
-            names = [
-                e.name
-                for e in it
-                if e.name.endswith(".dist-info") and e.is_dir(follow_symlinks=False)
-            ]
+        fd = os.open(archive, DIR_FLAGS) if _FD_WALK else -1  # never through a link
+        try:
+            with os.scandir(fd if fd >= 0 else archive) as it:
+                names = [
+                    e.name
+                    for e in it
+                    if e.name.endswith(".dist-info") and e.is_dir(follow_symlinks=False)
+                ]
+        finally:
+            if fd >= 0:
+                os.close(fd)
     except FileNotFoundError:
         raise
     except OSError as exc:
@@ -367,7 +376,7 @@ def check_archive(archive: str, prior: ArchiveState | None = None) -> ArchiveChe
     except csv.Error as exc:
         return result("cannot-verify", f"RECORD is not valid CSV: {exc}", dist_info)
     record_key = file_key(rst)
-    known = prior[1] if prior is not None and tuple(prior[0]) == record_key else {}
+    known = _remembered(prior, record_key)
     checker = _Checker(archive, expected, known, dist_info)
     try:
         _walk_files(archive, checker)
@@ -394,6 +403,19 @@ def check_archive(archive: str, prior: ArchiveState | None = None) -> ArchiveChe
         (record_key, checker.verdicts) if changed else None,  # unchanged: not sent back
         changed,
     )
+
+
+def _remembered(
+    prior: ArchiveState | None, record_key: FileKey
+) -> dict[str, tuple[int, int, int, int, int]]:
+    """The remembered verdicts, if RECORD is unchanged and they have the shape we write (the
+    state file is the user's, and could be damaged)."""
+    try:
+        if prior is not None and tuple(prior[0]) == record_key and isinstance(prior[1], dict):
+            return prior[1]  # each entry is checked where it is used (_Checker.visit)
+    except (TypeError, IndexError, KeyError):
+        pass
+    return {}
 
 
 def _open_in(archive: str, rel: str) -> int:
@@ -440,5 +462,17 @@ def _walk_files(archive: str, checker: _Checker) -> None:
 
 
 def check_many(units: list[tuple[str, ArchiveState | None]]) -> list[ArchiveCheck]:
-    """The worker task: one ArchiveCheck per (archive path, remembered state)."""
-    return [check_archive(path, prior) for path, prior in units]
+    """The worker task: one ArchiveCheck per (archive path, remembered state). A bug here must
+    not take the worker (and the whole verify) down: it becomes that archive's reason."""
+    out = []
+    for path, prior in units:
+        try:
+            out.append(check_archive(path, prior))
+        except Exception as exc:
+            out.append(
+                ArchiveCheck(
+                    path, "cannot-verify", f"internal error: {exc!r}", "", 0, 0, 0, 0, [], None,
+                    state_changed=False,
+                )
+            )  # fmt: skip
+    return out
