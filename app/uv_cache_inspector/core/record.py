@@ -57,7 +57,8 @@ UNSIGNED_EXTRAS = ("RECORD.jws", "RECORD.p7s")  # allowed in .dist-info without 
 
 _FILE_FLAGS = os.O_RDONLY | NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 _FD_WALK = os.scandir in os.supports_fd and os.open in os.supports_dir_fd and NOFOLLOW != 0
-_ALGORITHMS = frozenset(hashlib.algorithms_guaranteed)
+# Fixed-size digests hashlib always has (the shake_* ones need a length: not RECORD hashes).
+_ALGORITHMS = frozenset(a for a in hashlib.algorithms_guaranteed if not a.startswith("shake"))
 
 Expected = tuple[str | None, int | None]  # (the hash as RECORD writes it, size)
 FileKey = tuple[int, int, int, int]  # (size, mtime_ns, ctime_ns, inode)
@@ -160,9 +161,20 @@ def _read_all(fd: int, limit: int) -> bytes:
     return b"".join(parts)
 
 
-def _digest(fd: int, algorithm: str, size: int, buf: bytearray) -> tuple[bytes, int]:
-    """Hash an open file to its end: (digest, bytes read). One read for a small file."""
-    h = hashlib.new(algorithm)
+def _split_hash(text: str) -> tuple[str, str] | None:
+    """`sha256=<value>` -> ("sha256", value without padding), for an algorithm we can run."""
+    name, sep, value = text.partition("=")
+    name = name.strip().lower()
+    if not sep or name not in _ALGORITHMS:
+        return None
+    return name, value.strip().rstrip("=")
+
+
+def _digest(fd: int, algorithm: str, size: int) -> tuple[bytes, int]:
+    """Hash an open file to its end: (digest, bytes read). A read shorter than the buffer is
+    the end of a regular file, so a small file takes one read (the caller checks the size)."""
+    h = getattr(hashlib, algorithm)()
+    buf = _buffer()
     view = memoryview(buf)
     total = 0
     if size > CHUNK and hasattr(os, "posix_fadvise"):
@@ -174,17 +186,14 @@ def _digest(fd: int, algorithm: str, size: int, buf: bytearray) -> tuple[bytes, 
     while True:
         if readv is not None:
             n = readv(fd, [buf])
-            if not n:
-                break
             h.update(view[:n])
         else:  # pragma: no cover - Windows has no readv
             chunk = os.read(fd, CHUNK)
-            if not chunk:
-                break
             n = len(chunk)
             h.update(chunk)
         total += n
-    return h.digest(), total
+        if n < CHUNK:
+            return h.digest(), total
 
 
 class _Checker:
@@ -247,11 +256,11 @@ class _Checker:
             self.reused += 1
         elif size is not None and size != st.st_size:
             verdict = SIZE_DIFFERS
-        elif hash_text is None or (expected := decode_hash(hash_text)) is None:
+        elif hash_text is None or (expected := _split_hash(hash_text)) is None:
             verdict = OK  # RECORD gives no hash (RECORD itself, or healed by uv): size only
         else:
             try:
-                verdict, stable = self.hash(pfd, name, expected, st)
+                verdict, stable = self.hash(pfd, name, expected, hash_text, st)
             except OSError as exc:
                 self.problems.append(
                     Problem(rel, UNREADABLE, _err(exc), st.st_nlink, st.st_dev, st.st_ino)
@@ -280,19 +289,31 @@ class _Checker:
             self.changed = True
 
     def hash(
-        self, pfd: int, name: str, expected: tuple[str, bytes], st: os.stat_result
+        self, pfd: int, name: str, expected: tuple[str, str], text: str, st: os.stat_result
     ) -> tuple[int, bool]:
-        algorithm, digest = expected
-        fd = os.open(name, _FILE_FLAGS, dir_fd=pfd) if pfd >= 0 else os.open(name, _FILE_FLAGS)
-        try:
-            got, n = _digest(fd, algorithm, st.st_size, _buffer())
-            after = os.fstat(fd)
-        finally:
-            os.close(fd)
-        self.hashed += 1
-        self.hashed_bytes += n
-        stable = file_key(after) == file_key(st) and n == st.st_size
-        return (OK if got == digest else HASH_DIFFERS), stable
+        """(verdict, stable): stable when the file did not change while it was read (read
+        twice when it did)."""
+        algorithm, value = expected
+        key = file_key(st)
+        for _attempt in range(2):
+            fd = os.open(name, _FILE_FLAGS, dir_fd=pfd) if pfd >= 0 else os.open(name, _FILE_FLAGS)
+            try:
+                got, n = _digest(fd, algorithm, st.st_size)
+                after = os.fstat(fd)
+            finally:
+                os.close(fd)
+            self.hashed += 1
+            self.hashed_bytes += n
+            stable = n == after.st_size and file_key(after) == key
+            if stable:
+                break
+            key = file_key(after)
+        # RECORD's form of our digest against RECORD's text: no decoding on the usual path.
+        if base64.urlsafe_b64encode(got).rstrip(b"=").decode() == value:
+            return OK, stable
+        if decode_hash(text) is None:
+            return OK, stable  # a malformed hash in RECORD: as if none (the size matched)
+        return HASH_DIFFERS, stable
 
 
 _BUFFER: list[bytearray] = []
