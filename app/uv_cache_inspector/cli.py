@@ -927,17 +927,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
     ctx = _context(args)
     root = ctx.location.path
     progress = ProgressLine()
-    snap = drive(
-        scan(
-            root, bucket_set=ctx.bucket_set, uv_version=ctx.uv_version_label, workers=args.workers
-        ),
-        progress,
-    )
     venvs = tuple(args.venv) or tuple(v for v in [_venv(None)] if v)
     report = drive(
         verify(
             root,
-            snapshot=snap,
             packages=tuple(args.package),
             venvs=venvs,
             workers=args.workers,
@@ -947,7 +940,18 @@ def cmd_verify(args: argparse.Namespace) -> int:
     )
     data = report.to_json()
     code = EXIT_FINDINGS if report.modified else EXIT_OK
-    plan = fix_plan(snap, report.modified) if args.fix and report.modified else None
+    plan = None
+    if args.fix and report.modified:  # the links that name the archives: a scan finds them
+        snap = drive(
+            scan(
+                root,
+                bucket_set=ctx.bucket_set,
+                uv_version=ctx.uv_version_label,
+                workers=args.workers,
+            ),
+            progress,
+        )
+        plan = fix_plan(snap, report.modified)
     if not args.json:
         _print_verify(report)
     if plan is None:

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import base64
 import csv
+import errno
 import hashlib
 import io
 import os
@@ -34,6 +35,7 @@ import stat
 import time
 from typing import NamedTuple
 
+from uv_cache_inspector.core.links import dist_info_name_version, normalize_name
 from uv_cache_inspector.core.treewalk import DIR_FLAGS, NOFOLLOW, open_dir, walk
 
 # Verdicts of one file listed in RECORD.
@@ -79,16 +81,18 @@ class ArchiveCheck(NamedTuple):
     """What checking one archive found (sent back from a worker as a tuple)."""
 
     path: str
-    status: str  # "verified" | "cannot-verify" | "gone"
-    reason: str  # why it cannot be verified
-    dist_info: str
-    files: int  # files compared with RECORD
-    hashed: int  # of which hashed in this run
-    hashed_bytes: int
-    reused: int  # of which judged by the remembered verdict (unchanged since)
-    problems: list[Problem]
-    state: ArchiveState | None  # the verdicts to remember, when they changed (else None)
-    state_changed: bool  # False: the remembered verdicts stand as they were
+    status: str  # "verified" | "cannot-verify" | "skipped" (not a chosen package) | "gone"
+    reason: str = ""  # why it cannot be verified
+    kind: str = "wheel"  # "wheel" | "environment" (a cached venv: pyvenv.cfg) | "other"
+    package: str | None = None  # normalized, from the .dist-info name
+    version: str | None = None
+    files: int = 0  # files compared with RECORD
+    hashed: int = 0  # of which hashed in this run
+    hashed_bytes: int = 0
+    reused: int = 0  # of which judged by the remembered verdict (unchanged since)
+    problems: list[Problem] = []  # noqa: RUF012 - a NamedTuple default, never mutated
+    state: ArchiveState | None = None  # the verdicts to remember, when they changed
+    state_changed: bool = False  # False: the remembered verdicts stand as they were
 
 
 def file_key(st: os.stat_result) -> FileKey:
@@ -339,47 +343,51 @@ def _err(exc: OSError) -> str:
     return f"{exc.strerror or exc} (os error {exc.errno})" if exc.errno else str(exc)
 
 
-def _find_record(archive: str) -> tuple[str, str] | str:
-    """(dist-info name, RECORD path relative to the archive), or why there is none."""
+def _top(archive: str) -> list[tuple[str, bool]]:
+    """(name, is a directory) of what is directly in `archive`, never through a link."""
+    fd = os.open(archive, DIR_FLAGS) if _FD_WALK else -1
     try:
-        fd = os.open(archive, DIR_FLAGS) if _FD_WALK else -1  # never through a link
-        try:
-            with os.scandir(fd if fd >= 0 else archive) as it:
-                names = [
-                    e.name
-                    for e in it
-                    if e.name.endswith(".dist-info") and e.is_dir(follow_symlinks=False)
-                ]
-        finally:
-            if fd >= 0:
-                os.close(fd)
+        with os.scandir(fd if fd >= 0 else archive) as it:
+            return [(e.name, e.is_dir(follow_symlinks=False)) for e in it]
+    finally:
+        if fd >= 0:
+            os.close(fd)
+
+
+def check_archive(
+    archive: str, prior: ArchiveState | None = None, packages: frozenset[str] = frozenset()
+) -> ArchiveCheck:
+    """Compare every file of the unpacked wheel at `archive` with its RECORD (only if its
+    package is one of `packages`, when given). Never raises for what is inside the archive;
+    the archive vanishing gives status "gone"."""
+    try:
+        top = _top(archive)
     except FileNotFoundError:
-        raise
+        return ArchiveCheck(archive, "gone")
     except OSError as exc:
-        return f"cannot list it: {_err(exc)}"
-    if not names:
-        return "no .dist-info directory: not an unpacked wheel"
-    if len(names) > 1:
-        return f"{len(names)} .dist-info directories (uv installs none of them)"
-    return names[0], f"{names[0]}/RECORD"
+        not_dir = exc.errno in {errno.ENOTDIR, errno.ELOOP}
+        why = "not a directory" if not_dir else f"cannot list it: {_err(exc)}"
+        return ArchiveCheck(archive, "skipped" if packages else "cannot-verify", why, "other")
+    dist = sorted(n for n, is_dir in top if is_dir and n.endswith(".dist-info"))
+    parsed = dist_info_name_version(dist[0]) if dist else None
+    package = normalize_name(parsed[0]) if parsed else None
+    version = parsed[1] if parsed else None
+    chosen = not packages or package in packages
+    if any(n == "pyvenv.cfg" for n, _ in top):
+        why = "a cached environment: uv builds it, no RECORD covers it"
+        return ArchiveCheck(archive, "cannot-verify" if chosen else "skipped", why, "environment")
+    if not chosen:
+        return ArchiveCheck(archive, "skipped", "", "wheel", package, version)
 
+    def cannot(reason: str, kind: str = "wheel") -> ArchiveCheck:
+        return ArchiveCheck(archive, "cannot-verify", reason, kind, package, version)
 
-def check_archive(archive: str, prior: ArchiveState | None = None) -> ArchiveCheck:
-    """Compare every file of the unpacked wheel at `archive` with its RECORD. Never raises
-    for what is inside the archive; the archive vanishing gives status "gone"."""
-
-    def result(status: str, reason: str = "", dist_info: str = "") -> ArchiveCheck:
-        return ArchiveCheck(
-            archive, status, reason, dist_info, 0, 0, 0, 0, [], None, state_changed=False
-        )
-
-    try:
-        found = _find_record(archive)
-    except FileNotFoundError:
-        return result("gone")
-    if isinstance(found, str):
-        return result("cannot-verify", found)
-    dist_info, record_rel = found
+    if not dist:
+        return cannot("no .dist-info directory: not an unpacked wheel", "other")
+    if len(dist) > 1:
+        return cannot(f"{len(dist)} .dist-info directories (uv installs none of them)")
+    dist_info = dist[0]
+    record_rel = f"{dist_info}/RECORD"
     try:
         rfd = _open_in(archive, record_rel)
         try:
@@ -388,23 +396,23 @@ def check_archive(archive: str, prior: ArchiveState | None = None) -> ArchiveChe
         finally:
             os.close(rfd)
     except FileNotFoundError:
-        return result("cannot-verify", "no RECORD in its .dist-info", dist_info)
+        return cannot("no RECORD in its .dist-info")
     except (OSError, ValueError) as exc:
         reason = _err(exc) if isinstance(exc, OSError) else str(exc)
-        return result("cannot-verify", f"RECORD cannot be read: {reason}", dist_info)
+        return cannot(f"RECORD cannot be read: {reason}")
     try:
         expected, _outside = parse_record(data)
     except csv.Error as exc:
-        return result("cannot-verify", f"RECORD is not valid CSV: {exc}", dist_info)
+        return cannot(f"RECORD is not valid CSV: {exc}")
     record_key = file_key(rst)
     known = _remembered(prior, record_key)
     checker = _Checker(archive, expected, known, dist_info)
     try:
         _walk_files(archive, checker)
     except FileNotFoundError:
-        return result("gone")
+        return ArchiveCheck(archive, "gone")
     except OSError as exc:
-        return result("cannot-verify", f"cannot read it all: {_err(exc)}", dist_info)
+        return cannot(f"cannot read it all: {_err(exc)}")
     for rel in sorted(checker.expected):
         checker.problems.append(Problem(rel, MISSING, "listed in RECORD, not on disk", 0, 0, 0))
     if len(checker.verdicts) != len(known):
@@ -415,7 +423,9 @@ def check_archive(archive: str, prior: ArchiveState | None = None) -> ArchiveChe
         archive,
         "verified",
         "",
-        dist_info,
+        "wheel",
+        package,
+        version,
         checker.files,
         checker.hashed,
         checker.hashed_bytes,
@@ -482,18 +492,16 @@ def _walk_files(archive: str, checker: _Checker) -> None:
         os.close(rootfd)
 
 
-def check_many(units: list[tuple[str, ArchiveState | None]]) -> list[ArchiveCheck]:
-    """The worker task: one ArchiveCheck per (archive path, remembered state). A bug here must
-    not take the worker (and the whole verify) down: it becomes that archive's reason."""
+Unit = tuple[str, ArchiveState | None, frozenset[str]]  # (archive, remembered, packages)
+
+
+def check_many(units: list[Unit]) -> list[ArchiveCheck]:
+    """The worker task: one ArchiveCheck per unit. A bug here must not take the worker (and
+    the whole verify) down: it becomes that archive's reason."""
     out = []
-    for path, prior in units:
+    for path, prior, packages in units:
         try:
-            out.append(check_archive(path, prior))
+            out.append(check_archive(path, prior, packages))
         except Exception as exc:
-            out.append(
-                ArchiveCheck(
-                    path, "cannot-verify", f"internal error: {exc!r}", "", 0, 0, 0, 0, [], None,
-                    state_changed=False,
-                )
-            )  # fmt: skip
+            out.append(ArchiveCheck(path, "cannot-verify", f"internal error: {exc!r}", "other"))
     return out

@@ -25,17 +25,14 @@ import json
 import os
 import shlex
 import time
-from collections.abc import Callable, Generator, Iterable, Sequence
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.errors import CancelledError, NotACacheError
-from uv_cache_inspector.core.layout import BucketSet
+from uv_cache_inspector.core.errors import CacheUnreadableError, CancelledError, NotACacheError
 from uv_cache_inspector.core.links import normalize_name
 from uv_cache_inspector.core.model import (
-    Archive,
-    ArchiveKind,
     CancelToken,
     Finding,
     Progress,
@@ -218,7 +215,6 @@ class Unverifiable:
 class VerifyReport:
     root: str
     started_at: float
-    snapshot: Snapshot
     packages: tuple[str, ...] = ()
     verified: int = 0  # archives compared with their RECORD
     files: int = 0
@@ -364,32 +360,38 @@ def _places(env: str, rel: str, dev: int, ino: int) -> list[str]:
     return hits
 
 
-def environment_candidates(snap: Snapshot, venvs: Sequence[str]) -> list[str]:
+def environment_candidates(cached: Sequence[str], venvs: Sequence[str]) -> list[str]:
     """Cached environments in the cache, then the environments the user named."""
-    cached = [a.path for a in snap.archives if a.kind is ArchiveKind.ENVIRONMENT]
     named = [os.path.abspath(v) for v in venvs if v and os.path.isdir(v)]
-    return list(dict.fromkeys(cached + named))
+    return list(dict.fromkeys([*cached, *named]))
 
 
 # -- the operation -----------------------------------------------------------------------------
 
 
-def _why_not(a: Archive) -> str | None:
-    if a.kind is ArchiveKind.ENVIRONMENT:
-        return "a cached environment: uv builds it, no RECORD covers it"
-    if a.kind is ArchiveKind.FILE:
-        return "not a directory"
-    if a.kind is ArchiveKind.UNKNOWN:
-        return "; ".join(a.problems) or "not an unpacked wheel"
-    if len(a.dist_info) > 1:
-        return f"{len(a.dist_info)} .dist-info directories (uv installs none of them)"
-    if any(p.startswith("incomplete: no RECORD") for p in a.problems):
-        return "no RECORD in its .dist-info"
-    return None
+def _archives(root: str, snapshot: Snapshot | None) -> tuple[str, dict[str, int]]:
+    """(real root, {archive path: weight}). Without a snapshot the cache is not scanned: a look
+    at its root and a listing of archive-v0 is all verify needs (the workers see the rest)."""
+    if snapshot is not None:
+        if not (snapshot.has_tag or snapshot.buckets):
+            raise NotACacheError(f"{snapshot.root} is not a uv cache: nothing to verify")
+        return snapshot.real_root, {a.path: max(1, a.bytes) for a in snapshot.archives}
+    from uv_cache_inspector.core.quick import quick_look
 
-
-def _looks_like_cache(snap: Snapshot) -> bool:
-    return snap.has_tag or bool(snap.buckets)
+    quick = quick_look(root)  # raises for a missing root, a file, an unreadable root
+    if not quick.looks_like_uv_cache():
+        raise NotACacheError(
+            f"{root} is not a uv cache (no CACHEDIR.TAG, no uv buckets): nothing to verify"
+        )
+    archive_dir = os.path.join(quick.real_root, "archive-v0")
+    try:
+        with os.scandir(archive_dir) as it:
+            names = sorted(e.name for e in it if not e.name.startswith(".tmp"))
+    except FileNotFoundError:
+        names = []
+    except OSError as exc:
+        raise CacheUnreadableError(f"cannot list {archive_dir}: {exc.strerror or exc}") from exc
+    return quick.real_root, {os.path.join(archive_dir, n): 1 for n in names}
 
 
 def verify(
@@ -402,43 +404,33 @@ def verify(
     workers: int | None = None,
     use_state: bool = True,
     state_directory: str | None = None,
-    bucket_set: BucketSet | Callable[[], BucketSet] | None = None,
 ) -> Generator[Progress, None, VerifyReport]:
     """Check the unpacked wheels of the cache at `root` (only `packages`, when given) against
-    their RECORD. Yields Progress; returns the VerifyReport. Scans first unless given the
-    `snapshot` of a scan already made. Raises CacheNotFoundError / NotACacheError for the root
-    and CancelledError when `cancel` fires (nothing is remembered then)."""
+    their RECORD. Yields Progress; returns the VerifyReport. A `snapshot` of a scan already
+    made gives the archives' sizes (for progress and balancing); without one the cache is not
+    scanned. Raises CacheNotFoundError / NotACacheError for the root and CancelledError when
+    `cancel` fires (nothing is remembered then)."""
     from uv_cache_inspector.core.workers import WorkerPool, chunked, default_worker_count
 
     token = cancel or CancelToken()
     started = time.time()
     t0 = time.perf_counter()
-    if snapshot is None:
-        from uv_cache_inspector.core.scan import scan
-
-        snapshot = yield from scan(root, bucket_set=bucket_set, cancel=token, workers=workers)
-    snap = snapshot
-    if not _looks_like_cache(snap):
-        raise NotACacheError(
-            f"{snap.root} is not a uv cache (no CACHEDIR.TAG, no uv buckets): nothing to verify"
-        )
-    real = snap.real_root
-    names = tuple(sorted({normalize_name(p) for p in packages}))
-    report = VerifyReport(real, started, snap, names)
-    chosen = [a for a in snap.archives if not names or a.package in names]
+    yield Progress("verifying", message="listing the archives")
+    real, weights = _archives(root, snapshot)
+    names = frozenset(normalize_name(p) for p in packages)
+    report = VerifyReport(real, started, tuple(sorted(names)))
     verdicts_file, summary_file = state_files(real, state_directory)
     remembered = _load_verdicts(verdicts_file, real) if use_state else {}
 
-    units: list[tuple[str, ArchiveState | None]] = []
-    by_path: dict[str, Archive] = {}
-    for a in sorted(chosen, key=lambda a: -a.bytes):  # the big ones first: the pool balances
-        why = _why_not(a)
-        if why is not None:
-            report.cannot_verify.append(Unverifiable(a.id, a.path, a.package, a.version, why))
-            continue
-        units.append((a.path, remembered.get(a.id)))
-        by_path[a.path] = a
-    total = sum(by_path[p].bytes for p, _ in units) or 1
+    def weight(path: str) -> int:
+        known = remembered.get(os.path.basename(path))
+        return weights[path] if weights[path] > 1 or known is None else 1 + len(known[1])
+
+    # The big ones first, so that the pool ends together (sizes from the snapshot, or the
+    # number of files the last verify saw).
+    paths = sorted(weights, key=lambda p: (-weight(p), p))
+    units = [(p, remembered.get(os.path.basename(p)), names) for p in paths]
+    total = sum(weights.values()) or 1
     yield Progress("verifying", 0, total, 0, f"{len(units):,} archives")
 
     results: list[ArchiveCheck] = []
@@ -460,47 +452,47 @@ def verify(
             for r in batch:
                 results.append(r)
                 report.hashed_bytes += r.hashed_bytes
-                done += by_path[r.path].bytes
+                done += weights[r.path]
             if token.cancelled():
                 raise CancelledError("verify cancelled")
-            last = batch[-1].path if batch else ""
-            label = (by_path[last].package or "") if last else ""
+            label = (batch[-1].package or "") if batch else ""
             yield Progress("verifying", done, total, report.hashed_bytes, label)
     finally:
         if pool is not None:
             pool.end(token.cancelled())
 
-    places_in = environment_candidates(snap, venvs)
+    cached_envs = [r.path for r in results if r.kind == "environment"]
+    places_in = environment_candidates(sorted(cached_envs), venvs)
     report.environments_checked = places_in
     new_state: dict[str, ArchiveState] | None = None if names else {}
     changed = False
     for r in sorted(results, key=lambda r: r.path):
-        a = by_path[r.path]
-        if r.status == "gone":
+        aid = os.path.basename(r.path)
+        if r.status in {"gone", "skipped"}:
             continue
         if r.status == "cannot-verify":
-            report.cannot_verify.append(Unverifiable(a.id, a.path, a.package, a.version, r.reason))
+            report.cannot_verify.append(Unverifiable(aid, r.path, r.package, r.version, r.reason))
             continue
         report.verified += 1
         report.files += r.files
         report.hashed += r.hashed
         report.reused += r.reused
-        state = r.state if r.state_changed else remembered.get(a.id)
+        state = r.state if r.state_changed else remembered.get(aid)
         changed = changed or r.state_changed
         if new_state is not None and state is not None:
-            new_state[a.id] = state
+            new_state[aid] = state
         edits = [p for p in r.problems if p.change != UNREADABLE]
         if edits:
-            report.modified.append(_modified(a, r, places_in))
+            report.modified.append(_modified(r, places_in))
         elif r.problems:  # nothing differs that could be read: not a verdict of "modified"
             first = r.problems[0]
             n = len(r.problems)
             report.cannot_verify.append(
                 Unverifiable(
-                    a.id,
-                    a.path,
-                    a.package,
-                    a.version,
+                    aid,
+                    r.path,
+                    r.package,
+                    r.version,
                     f"{n} file{'s' if n != 1 else ''} cannot be read ({first.path}: "
                     f"{first.detail})",
                 )
@@ -513,7 +505,7 @@ def verify(
     return report
 
 
-def _modified(a: Archive, r: ArchiveCheck, places_in: Sequence[str]) -> ModifiedArchive:
+def _modified(r: ArchiveCheck, places_in: Sequence[str]) -> ModifiedArchive:
     files = []
     envs: set[str] = set()
     for p in r.problems:
@@ -521,15 +513,16 @@ def _modified(a: Archive, r: ArchiveCheck, places_in: Sequence[str]) -> Modified
         if p.links > 1:
             for env in places_in:
                 places += _places(env, p.path, p.dev, p.ino)
-        envs.update(e for e in places if e.startswith(os.path.dirname(a.path) + os.sep))
+        envs.update(e for e in places if e.startswith(os.path.dirname(r.path) + os.sep))
         key = (0, 0, 0, 0)
         if p.change != MISSING:
             try:
-                key = file_key(os.lstat(os.path.join(a.path, *p.path.split("/"))))
+                key = file_key(os.lstat(os.path.join(r.path, *p.path.split("/"))))
             except OSError:
                 key = (0, 0, 0, 0)
         files.append(ChangedFile(p.path, p.change, p.detail, p.links, tuple(places), key))
-    return ModifiedArchive(a.id, a.path, a.package, a.version, tuple(files), tuple(sorted(envs)))
+    aid = os.path.basename(r.path)
+    return ModifiedArchive(aid, r.path, r.package, r.version, tuple(files), tuple(sorted(envs)))
 
 
 def _remember(
