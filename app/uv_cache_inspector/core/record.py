@@ -61,6 +61,7 @@ _FILE_FLAGS = os.O_RDONLY | NOFOLLOW | getattr(os, "O_CLOEXEC", 0) | getattr(os,
 _FD_WALK = os.scandir in os.supports_fd and os.open in os.supports_dir_fd and NOFOLLOW != 0
 # Fixed-size digests hashlib always has (the shake_* ones need a length: not RECORD hashes).
 _ALGORITHMS = frozenset(a for a in hashlib.algorithms_guaranteed if not a.startswith("shake"))
+_CONSTRUCTORS = {a: getattr(hashlib, a) for a in _ALGORITHMS}
 
 Expected = tuple[str | None, int | None]  # (the hash as RECORD writes it, size)
 FileKey = tuple[int, int, int, int]  # (size, mtime_ns, ctime_ns, inode)
@@ -177,7 +178,7 @@ def _split_hash(text: str) -> tuple[str, str] | None:
 def _digest(fd: int, algorithm: str, size: int) -> tuple[bytes, int]:
     """Hash an open file to its end: (digest, bytes read). A read shorter than the buffer is
     the end of a regular file, so a small file takes one read (the caller checks the size)."""
-    h = getattr(hashlib, algorithm)()
+    h = _CONSTRUCTORS[algorithm]()
     buf = _buffer()
     view = memoryview(buf)
     total = 0
@@ -295,23 +296,23 @@ class _Checker:
     def hash(
         self, pfd: int, name: str, expected: tuple[str, str], text: str, st: os.stat_result
     ) -> tuple[int, bool]:
-        """(verdict, stable): stable when the file did not change while it was read (read
-        twice when it did)."""
+        """(verdict, stable): stable when as many bytes were read as the walk saw (read twice
+        when not). A file written while it is read, or between the walk's stat and the read,
+        has a new ctime by then: the verdict remembered with the walk's stat is never used
+        again, so no second stat is needed to stay safe."""
         algorithm, value = expected
-        key = file_key(st)
+        stable = False
         for _attempt in range(2):
             fd = os.open(name, _FILE_FLAGS, dir_fd=pfd) if pfd >= 0 else os.open(name, _FILE_FLAGS)
             try:
                 got, n = _digest(fd, algorithm, st.st_size)
-                after = os.fstat(fd)
             finally:
                 os.close(fd)
             self.hashed += 1
             self.hashed_bytes += n
-            stable = n == after.st_size and file_key(after) == key
+            stable = n == st.st_size
             if stable:
                 break
-            key = file_key(after)
         # RECORD's form of our digest against RECORD's text: no decoding on the usual path.
         if base64.urlsafe_b64encode(got).rstrip(b"=").decode() == value:
             return OK, stable
