@@ -83,6 +83,28 @@ def hashed_files(cache: Path) -> list[str]:
     return out
 
 
+def setup(cache: Path, files: list[str]) -> tuple[Path, Path, dict[str, str], list[str]]:
+    """(file list for xargs -0, a fresh state directory, the environment, the uvci command)."""
+    listing = Path(tempfile.mkstemp(prefix="uvci-verify-files-")[1])
+    listing.write_bytes(b"\0".join(os.fsencode(f) for f in files) + b"\0")
+    state = Path(tempfile.mkdtemp(prefix="uvci-verify-state-"))
+    env = {**os.environ, "UVCI_STATE_DIR": str(state)}
+    return (
+        listing,
+        state,
+        env,
+        [str(VENV_BIN / "uvci"), "verify", "--json", "--cache-dir", str(cache)],
+    )
+
+
+def over(listing: Path, cmd: list[str]) -> float:
+    """Seconds for `cmd` over every file of `listing`, in one run (xargs -0), output dropped."""
+    with listing.open("rb") as fh:
+        start = time.perf_counter()
+        subprocess.run(["xargs", "-0", *cmd], stdin=fh, stdout=subprocess.DEVNULL, check=True)
+        return time.perf_counter() - start
+
+
 def run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str]:
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
@@ -105,32 +127,15 @@ def main() -> None:
     cache = build(args.packages)
     files = hashed_files(cache)
     total = sum(os.path.getsize(f) for f in files)
-    listing = Path(tempfile.mkstemp(prefix="uvci-verify-files-")[1])
-    listing.write_bytes(b"\0".join(os.fsencode(f) for f in files) + b"\0")
-    state = Path(tempfile.mkdtemp(prefix="uvci-verify-state-"))
-    env = {**os.environ, "UVCI_STATE_DIR": str(state)}
-    uvci = [str(VENV_BIN / "uvci"), "verify", "--json", "--cache-dir", str(cache)]
+    listing, state, env, uvci = setup(cache, files)
     print(f"{len(files):,} files, {total / 2**20:,.0f} MiB to hash", file=sys.stderr)
     checked: dict[str, dict[str, object]] = {}
 
     def sha256sum() -> float:
-        with listing.open("rb") as fh:
-            start = time.perf_counter()
-            subprocess.run(
-                ["xargs", "-0", "sha256sum"], stdin=fh, stdout=subprocess.DEVNULL, check=True
-            )
-            return time.perf_counter() - start
+        return over(listing, ["sha256sum"])
 
     def openssl() -> float:
-        with listing.open("rb") as fh:
-            start = time.perf_counter()
-            subprocess.run(
-                ["xargs", "-0", "openssl", "dgst", "-sha256"],
-                stdin=fh,
-                stdout=subprocess.DEVNULL,
-                check=True,
-            )
-            return time.perf_counter() - start
+        return over(listing, ["openssl", "dgst", "-sha256"])
 
     def first(workers: list[str], key: str) -> float:
         elapsed, out = run([*uvci, "--no-state", *workers], env)
@@ -194,19 +199,10 @@ def many_files(rounds: int) -> None:
 
     cache = build_cache(3000, 100)
     files = hashed_files(cache)
-    listing = Path(tempfile.mkstemp(prefix="uvci-verify-files-")[1])
-    listing.write_bytes(b"\0".join(os.fsencode(f) for f in files) + b"\0")
-    state = Path(tempfile.mkdtemp(prefix="uvci-verify-state-"))
-    env = {**os.environ, "UVCI_STATE_DIR": str(state)}
-    uvci = [str(VENV_BIN / "uvci"), "verify", "--json", "--cache-dir", str(cache)]
+    listing, state, env, uvci = setup(cache, files)
 
     def sha256sum() -> float:
-        with listing.open("rb") as fh:
-            start = time.perf_counter()
-            subprocess.run(
-                ["xargs", "-0", "sha256sum"], stdin=fh, stdout=subprocess.DEVNULL, check=True
-            )
-            return time.perf_counter() - start
+        return over(listing, ["sha256sum"])
 
     sha256sum()  # both read from the page cache
     load_before = os.getloadavg()
