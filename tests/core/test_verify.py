@@ -249,9 +249,11 @@ def test_a_damaged_state_file_costs_hashing_not_a_verdict(real_cache, world_tmp)
     junk = {
         ids[0]: "junk",
         ids[1]: [[1, 2], {"x": {}}],
+        ids[3]: 17,
+        ids[4]: {"not": "a state"},
         ids[2]: [[0, 0, 0, 0], {"alpha/m1.py": [{}, [], None, "x", {}]}],
     }
-    for aid in ids[3:]:
+    for aid in ids[5:]:
         junk[aid] = [[1, 2, 3, 4], {"a.py": [1, 2, 3, 4, {"not": "a verdict"}]}]
     with open(verdicts, "wb") as fh:
         fh.write(
@@ -259,6 +261,7 @@ def test_a_damaged_state_file_costs_hashing_not_a_verdict(real_cache, world_tmp)
         )
     again = _verify(real_cache, state)
     assert again.modified == [] and again.reused == 0 and again.hashed == first.hashed
+    assert [u.reason for u in again.cannot_verify if "internal" in u.reason] == []
     with open(verdicts, "wb") as fh:
         fh.write(b"\xc1 not msgpack")
     assert _verify(real_cache, state).hashed == first.hashed

@@ -406,7 +406,7 @@ def check_archive(
     except csv.Error as exc:
         return cannot(f"RECORD is not valid CSV: {exc}")
     record_key = file_key(rst)
-    known = _remembered(prior, record_key)
+    known, matched = _remembered(prior, record_key)
     checker = _Checker(archive, expected, known, dist_info)
     try:
         _walk_files(archive, checker)
@@ -419,7 +419,7 @@ def check_archive(
     if len(checker.verdicts) != len(known):
         checker.changed = True
     checker.problems.sort()
-    changed = checker.changed or prior is None or tuple(prior[0]) != record_key
+    changed = checker.changed or not matched
     return ArchiveCheck(
         archive,
         "verified",
@@ -439,15 +439,15 @@ def check_archive(
 
 def _remembered(
     prior: ArchiveState | None, record_key: FileKey
-) -> dict[str, tuple[int, int, int, int, int]]:
-    """The remembered verdicts, if RECORD is unchanged and they have the shape we write (the
-    state file is the user's, and could be damaged)."""
+) -> tuple[dict[str, tuple[int, int, int, int, int]], bool]:
+    """(the remembered verdicts, whether they apply): only if RECORD is unchanged and they have
+    the shape we write (the state file is the user's, and could be damaged)."""
     try:
         if prior is not None and tuple(prior[0]) == record_key and isinstance(prior[1], dict):
-            return prior[1]  # each entry is checked where it is used (_Checker.visit)
+            return prior[1], True  # each entry is checked where it is used (_Checker.visit)
     except (TypeError, IndexError, KeyError):
         pass
-    return {}
+    return {}, False
 
 
 def _open_in(archive: str, rel: str) -> int:

@@ -423,8 +423,12 @@ def verify(
     remembered = _load_verdicts(verdicts_file, real) if use_state else {}
 
     def weight(path: str) -> int:
-        known = remembered.get(os.path.basename(path))
-        return weights[path] if weights[path] > 1 or known is None else 1 + len(known[1])
+        if weights[path] > 1:
+            return weights[path]
+        try:
+            return 1 + len(remembered[os.path.basename(path)][1])
+        except (KeyError, IndexError, TypeError):  # not remembered (or a damaged state)
+            return 1
 
     # The big ones first, so that the pool ends together (sizes from the snapshot, or the
     # number of files the last verify saw).
