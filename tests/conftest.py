@@ -138,25 +138,7 @@ def template(uvr: UvRun, session_dir: Path) -> Template:
     orphans = set(first) - set(after) - set(second)
     scratch = base / "scratch"
     scratch.mkdir()
-    uvr.run(
-        [
-            "run",
-            "--no-project",
-            "--cache-dir",
-            str(cache),
-            "--python",
-            uvr.python,
-            "--index-url",
-            uvr.index_url,
-            "--with",
-            "alpha==2.0",
-            "--",
-            "python",
-            "-c",
-            "import alpha",
-        ],
-        cwd=scratch,
-    )
+    uvr.run_with(cache, "alpha==2.0", "import alpha", scratch)
     (environment,) = set(os.listdir(cache / "archive-v0")) - set(installed)
     return Template(cache, installed, orphans, environment)
 

@@ -95,6 +95,30 @@ class UvRun:
             env=env,
         )
 
+    def run_with(
+        self, cache: Path, requirement: str, code: str, cwd: Path
+    ) -> subprocess.CompletedProcess[str]:
+        """`uv run --with REQUIREMENT python -c CODE`: a cached environment in `archive-v0`."""
+        return self.run(
+            [
+                "run",
+                "--no-project",
+                "--cache-dir",
+                str(cache),
+                "--python",
+                self.python,
+                "--index-url",
+                self.index_url,
+                "--with",
+                requirement,
+                "--",
+                "python",
+                "-c",
+                code,
+            ],
+            cwd=cwd,
+        )
+
     def cache_size(self, cache: Path) -> int:
         proc = self.run(
             ["cache", "size", "--cache-dir", str(cache), "--preview-features", "cache-size"]

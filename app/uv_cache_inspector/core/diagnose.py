@@ -951,6 +951,14 @@ def rule_unreadable(inp: Inputs) -> Iterable[Finding]:
         )
 
 
+def rule_verified(inp: Inputs) -> Iterable[Finding]:
+    """When `uvci verify` last ran, and the archives it found modified that are still as it
+    found them (core.verify; read from the user's state directory, nothing is hashed)."""
+    from uv_cache_inspector.core.verify import summary_findings
+
+    return summary_findings(inp.quick.real_root, inp.now)
+
+
 SHALLOW_RULES: tuple[Callable[[Inputs], Iterable[Finding]], ...] = (
     rule_not_a_cache,
     rule_permissions,
@@ -967,6 +975,7 @@ SHALLOW_RULES: tuple[Callable[[Inputs], Iterable[Finding]], ...] = (
     rule_mixed_versions,
     rule_buckets,
     rule_shared_cache,
+    rule_verified,
 )
 DEEP_RULES: tuple[Callable[[Inputs], Iterable[Finding]], ...] = (
     rule_permissions,

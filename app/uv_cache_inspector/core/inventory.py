@@ -29,6 +29,7 @@ STATES = {
     "environment": "muted",
     "stale link": "muted",
     "incomplete": "error",
+    "modified": "error",  # changed after uv unpacked it (`uvci verify`)
     "foreign owner": "warning",
     "ok": "ok",
     "dangling": "error",
@@ -144,6 +145,8 @@ def _under_finding(path: str, root: str, code: str, findings: dict[str, list[Fin
 def archive_row(a: Archive, findings: dict[str, list[Finding]], root: str = "") -> Row:
     if any(p.startswith(("incomplete", "empty", "not a dir")) for p in a.problems):
         state = "incomplete"
+    elif any(f.code == "modified-archive" for f in findings.get(a.path, [])):
+        state = "modified"
     elif _under_finding(a.path, root or os.path.dirname(a.path), "foreign-owner", findings):
         state = "foreign owner"
     elif a.kind is ArchiveKind.ENVIRONMENT:

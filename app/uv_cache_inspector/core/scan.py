@@ -1024,10 +1024,7 @@ def scan(
         yield from _walk_units(s, pool, link_walk, thread, bucket_set)
     finally:
         if pool is not None:
-            if token.cancelled():
-                pool.kill()
-            else:
-                pool.close()
+            pool.end(token.cancelled())
 
     while thread.is_alive():
         thread.join(0.05)

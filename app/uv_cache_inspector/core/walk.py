@@ -17,6 +17,8 @@ from __future__ import annotations
 import os
 import sys
 from array import array
+from collections.abc import Callable
+from typing import Any
 
 _IFMT = 0o170000
 _IFDIR = 0o040000
@@ -492,6 +494,19 @@ WORKER_NICENESS = 10
 WORKER_NICE_ENV = "UVCI_WORKER_NICENESS"
 
 
+# What a worker does with each list of units: "walk" (the scan) or "verify" (core/record.py,
+# hashing archives against their RECORD). Set by core.workers.WorkerPool.
+WORKER_TASK_ENV = "UVCI_WORKER_TASK"
+
+
+def worker_task() -> Callable[[list[Any]], list[Any]]:
+    if os.environ.get(WORKER_TASK_ENV) == "verify":
+        from uv_cache_inspector.core.record import check_many
+
+        return check_many
+    return walk_many
+
+
 def worker_niceness() -> int | None:
     """The niceness walkers run at: this process's own plus WORKER_NICENESS (None: no nice)."""
     getp = getattr(os, "getpriority", None)
@@ -528,7 +543,7 @@ def _yield_the_cpu() -> None:
 
 
 def worker_main() -> None:
-    """A scan worker: reads length-prefixed pickled unit lists on stdin, answers on stdout.
+    """A worker: reads length-prefixed pickled unit lists on stdin, answers on stdout.
 
     Spawned by core.scan with the inspector's own interpreter; it is trusted input from our own
     parent process, never from the cache.
@@ -536,6 +551,7 @@ def worker_main() -> None:
     import pickle
 
     _yield_the_cpu()
+    task = worker_task()
     inp = sys.stdin.buffer
     out = sys.stdout.buffer
     while True:
@@ -544,7 +560,7 @@ def worker_main() -> None:
             return
         size = int.from_bytes(header, "little")
         units = pickle.loads(inp.read(size))  # noqa: S301 - our own parent process
-        data = pickle.dumps(walk_many(units), protocol=pickle.HIGHEST_PROTOCOL)
+        data = pickle.dumps(task(units), protocol=pickle.HIGHEST_PROTOCOL)
         out.write(len(data).to_bytes(8, "little"))
         out.write(data)
         out.flush()

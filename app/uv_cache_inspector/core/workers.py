@@ -1,8 +1,9 @@
 """A small pool of walker processes, so a scan uses every core (the GIL stops threads doing it).
 
 Workers are spawned (never forked: the GUI has threads) with the inspector's own interpreter and
-`-S`, and import only `core/walk.py`. Work goes out in chunks to whichever worker is idle; results
-come back as pickles over pipes. When no worker can be started the caller walks in-process.
+`-S`, and import only `core/walk.py` (and, for the "verify" task, `core/record.py`). Work goes
+out in chunks to whichever worker is idle; results come back as pickles over pipes. When no
+worker can be started the caller walks in-process.
 """
 
 from __future__ import annotations
@@ -14,13 +15,13 @@ import subprocess
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from uv_cache_inspector.core.subproc import NO_WINDOW
 from uv_cache_inspector.core.walk import (
     WORKER_FLAG,
     WORKER_NICE_ENV,
-    UnitResult,
+    WORKER_TASK_ENV,
     lower_priority,
     worker_niceness,
 )
@@ -56,15 +57,16 @@ class WorkerPool:
     and yields the results of both. `early_paths` tells the caller what is already under way.
     """
 
-    def __init__(self, count: int, early: Sequence[Unit] = ()) -> None:
+    def __init__(self, count: int, early: Sequence[Unit] = (), task: str = "walk") -> None:
         cmd, env = _worker_command()
         niceness = worker_niceness()
         if niceness is not None:
             env[WORKER_NICE_ENV] = str(niceness)
+        env[WORKER_TASK_ENV] = task  # "walk" (core/walk.py) or "verify" (core/record.py)
         self.procs: list[subprocess.Popen[bytes]] = []
         self.busy: set[int] = set()
         self.early_paths = frozenset(u[0] for u in early)
-        self._pending: list[list[Unit]] = []
+        self._pending: list[list[Any]] = []
         try:
             for _ in range(count):
                 self.procs.append(
@@ -112,6 +114,14 @@ class WorkerPool:
                 p.wait()
         self.procs = []
 
+    def end(self, cancelled: bool) -> None:
+        """Done with the pool: workers killed when the work was cancelled (they may be deep in a
+        large unit), else closed once they finish."""
+        if cancelled:
+            self.kill()
+        else:
+            self.close()
+
     def kill(self) -> None:
         for p in self.procs:
             p.kill()
@@ -120,7 +130,7 @@ class WorkerPool:
         self.procs = []
 
     @staticmethod
-    def _send(stdin: IO[bytes], chunk: Sequence[Unit]) -> None:
+    def _send(stdin: IO[bytes], chunk: Sequence[Any]) -> None:
         data = pickle.dumps(list(chunk), protocol=pickle.HIGHEST_PROTOCOL)
         stdin.write(len(data).to_bytes(8, "little") + data)
         stdin.flush()
@@ -135,8 +145,9 @@ class WorkerPool:
             buf += part
         return bytes(buf)
 
-    def run(self, chunks: Sequence[Sequence[Unit]]) -> Iterator[list[UnitResult]]:
-        """Yield each chunk's results as they arrive (order not kept), early ones included."""
+    def run(self, chunks: Sequence[Sequence[Any]]) -> Iterator[list[Any]]:
+        """Yield each chunk's results as they arrive (order not kept), early ones included.
+        Units and results are the task's: walk_unit's (UnitResult) or check_archive's."""
         todo = list(reversed([list(c) for c in chunks])) + self._pending
         self._pending = []
         sel = selectors.DefaultSelector()
@@ -155,7 +166,7 @@ class WorkerPool:
                     proc = self.procs[i]
                     assert proc.stdout is not None
                     size = int.from_bytes(self._read_exact(proc.stdout, 8), "little")
-                    results: list[UnitResult] = pickle.loads(  # noqa: S301 - our own child
+                    results: list[Any] = pickle.loads(  # noqa: S301 - our own child
                         self._read_exact(proc.stdout, size)
                     )
                     if todo:
@@ -169,7 +180,7 @@ class WorkerPool:
             sel.close()
 
 
-def chunked(units: Sequence[Unit], workers: int) -> list[list[Unit]]:
+def chunked(units: Sequence[Any], workers: int) -> list[list[Any]]:
     """Chunks small enough to balance the load, large enough to keep the pipes quiet."""
     if not units:
         return []

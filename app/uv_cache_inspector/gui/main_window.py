@@ -250,6 +250,7 @@ class MainWindow(QMainWindow):
         tools = menu.addMenu("&Tools")
         self.act_repair = QAction("&Repair…", self)
         self.act_prune = QAction("&Prune…", self)
+        self.act_verify = QAction("&Verify contents…", self)
         self.act_test = QAction("&Test write…", self)
         self.act_explain = QAction("&Explain an error…", self)
         self.act_report = QAction("Re&port for a bug tracker…", self)
@@ -257,6 +258,7 @@ class MainWindow(QMainWindow):
         for a in (
             self.act_repair,
             self.act_prune,
+            self.act_verify,
             self.act_test,
             self.act_explain,
             self.act_report,
@@ -303,6 +305,7 @@ class MainWindow(QMainWindow):
         self.act_quit.triggered.connect(self.close)
         self.act_repair.triggered.connect(lambda: self.open_repair(None))
         self.act_prune.triggered.connect(self.open_prune)
+        self.act_verify.triggered.connect(self.open_verify)
         self.act_test.triggered.connect(self.open_test_write)
         self.act_explain.triggered.connect(self.open_explain)
         self.act_report.triggered.connect(self.open_report)
@@ -718,6 +721,21 @@ class MainWindow(QMainWindow):
         dlg.panel.applied.connect(self._after_apply)
         dlg.exec()
 
+    def open_verify(self) -> None:
+        """Tools → Verify contents: core.verify in a dialog; afterwards the window looks again,
+        so the banner and the table say which archives were modified."""
+        if not self._need_diagnosis():
+            return
+        from uv_cache_inspector.gui.views.verify_dialog import VerifyDialog
+
+        assert self.diagnosis is not None
+        assert self.diagnosis.snapshot is not None
+        venvs = [v for v in [os.environ.get("VIRTUAL_ENV")] if v]
+        dlg = VerifyDialog(self.diagnosis.snapshot, venvs, self)
+        dlg.verified.connect(lambda _report: self._rescan_timer.start())
+        dlg.panel.applied.connect(self._after_apply)
+        dlg.exec()
+
     def delete_selected(self) -> None:
         rows = self.selected_rows()
         if not rows or not self._need_diagnosis():
@@ -839,6 +857,8 @@ class MainWindow(QMainWindow):
             self.open_repair(findings)
         elif kind == "prune":
             self.open_prune()
+        elif kind == "verify":
+            self.open_verify()
         elif kind == "copy" and findings and window_fix(findings[0]):
             fix = window_fix(findings[0]) or ""
             cmd = fix.split("`")[1] if fix.count("`") >= 2 else fix

@@ -51,6 +51,12 @@ def headline(findings: Sequence[Finding]) -> tuple[str, str]:
             "cross-device": "uv cannot write to this cache: part of it is on another disk.",
             "low-disk-space": "uv is about to run out of disk space.",
             "not-a-uv-cache": "This folder is not a uv cache.",
+            "modified-archive": (
+                "An edit leaked into the cache: "
+                f"{d.get('package') or 'an archive'}"
+                f"{' ' + str(d['version']) if d.get('version') else ''}"
+                " was changed after uv unpacked it, and every new install of it gets the change."
+            ),
         }.get(first.code, "uv cannot use this cache as it is.")
         more = f" ({len(errors)} problems)" if len(errors) > 1 else ""
         return "error", text + more
@@ -110,6 +116,8 @@ def _label_for(code: str, items: list[Finding]) -> tuple[str, str] | None:
             f"Remove {fmt.plural(len(items), 'orphaned temporary folder')}"
             + (f" ({fmt.size(size)})" if size else "")
         )
+    if code == "modified-archive":
+        return "verify", "Verify and fix…"
     if kind == "repair":
         return "repair", REPAIR
     if kind == "prune":
@@ -121,7 +129,7 @@ def _label_for(code: str, items: list[Finding]) -> tuple[str, str] | None:
 
 
 class Banner(QFrame):
-    action = Signal(str, object)  # ("repair" | "prune" | "copy" | "all", findings)
+    action = Signal(str, object)  # ("repair" | "prune" | "verify" | "copy" | "all", findings)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
