@@ -134,4 +134,19 @@ def window_fix(f: Finding) -> str | None:
         return _HINTS.get(f.code, f.fix)
     if f.code in {"low-disk-space", "unreadable"} or (f.code in _WINDOW and fix_kind(f)):
         return _WINDOW[f.code](f)
+    if f.code in _VERIFY:
+        return _VERIFY[f.code]
     return f.fix
+
+
+# uvci verify's findings, in the window's words (its Tools menu and the banner's button).
+_VERIFY = {
+    "last-verified": (
+        "Tools → Verify contents… checks every unpacked wheel against its RECORD (edits that "
+        "leaked in through hard links)."
+    ),
+    "modified-archive": (
+        "Verify and fix… removes the changed archive with the links that name it, so the next "
+        "install is pristine; reinstall the environments that share the edit."
+    ),
+}
