@@ -902,7 +902,12 @@ def _report_results(
     done = [r for r in results if r.done]
     failed = [r for r in results if not r.done]
     freed = sum(r.freed for r in done)
-    print(f"Done: {len(done)} action{'s' if len(done) != 1 else ''}, {fmt.size(freed)} freed.")
+    if not results:
+        print("Nothing to do.")
+    elif freed or any(r.action.kind == "delete" for r in done):
+        print(f"Done: {fmt.plural(len(done), 'action')}, {fmt.size(freed)} freed.")
+    else:
+        print(f"Done: {fmt.plural(len(done), 'action')}.")
     for r in failed:
         print(f"  not done: {r.action.kind} {fmt.printable(r.action.path)}: {r.error}")
     if journal:
