@@ -36,6 +36,20 @@ class _Parser(argparse.ArgumentParser):
         raise UsageError(f"{self.prog}: {message}")
 
 
+class _Version(argparse.Action):
+    """`--version`: the version and which walker scans (compiled, or the Python fallback and
+    why), on one line, as bug reports need it (argparse's own action would wrap it)."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from uv_cache_inspector.core.walk import walker_description
+
+        print(f"uvci {__version__} ({walker_description()})")
+        parser.exit()
+
+
 def _global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
     default: Any = argparse.SUPPRESS if suppress else None
     parser.add_argument(
@@ -64,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="uvci",
         description="See what is inside uv's package cache, find out why it broke, fix it safely.",
     )
-    parser.add_argument("--version", action="version", version=f"uvci {__version__}")
+    parser.add_argument("--version", action=_Version, help="show the version and the walker")
     _global_options(parser, suppress=False)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 

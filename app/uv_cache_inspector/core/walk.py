@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import sys
 from array import array
+from typing import Any
 
 _IFMT = 0o170000
 _IFDIR = 0o040000
@@ -31,6 +32,44 @@ _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXE
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _USE_FD = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd and _NOFOLLOW != 0
 _HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
+
+# The compiled walker (core/_walker.c), built by the project's build where a C compiler is found
+# (hatch_build.py); without it, or with UVCI_WALKER=python, the Python walker below runs. Both
+# give identical results (tests/core/test_walker_parity.py).
+_WALKER_API = 1  # must equal WALKER_API in _walker.c
+WALKER_ENV = "UVCI_WALKER"
+_compiled: Any = None
+_compiled_missing = ""
+try:
+    import uv_cache_inspector.core._walker as _compiled
+except ModuleNotFoundError:  # no compiler at install time, or Windows
+    _compiled_missing = "is not built"
+except ImportError as _exc:
+    _compiled_missing = f"cannot be loaded: {_exc}"
+else:
+    if getattr(_compiled, "API", None) != _WALKER_API:  # a stale build from other sources
+        _compiled_missing = f"was built from other sources (API {getattr(_compiled, 'API', '?')})"
+        _compiled = None
+
+
+def compiled_available() -> bool:
+    return _compiled is not None and _USE_FD
+
+
+def use_compiled() -> bool:
+    """Whether walk_unit runs the compiled walker (unless told otherwise per call)."""
+    return compiled_available() and os.environ.get(WALKER_ENV, "").lower() != "python"
+
+
+def walker_description() -> str:
+    """Which walker runs, for `uvci --version` and the report."""
+    if use_compiled():
+        return "compiled walker"
+    if compiled_available():
+        return f"Python walker: {WALKER_ENV}=python"
+    if not _USE_FD:
+        return "Python walker: no directory descriptors on this platform"
+    return f"Python walker: the compiled one {_compiled_missing}"
 
 
 class UnitResult:
@@ -129,14 +168,30 @@ class _Marks:
         parent: int,
         detail: str = "",
     ) -> int:
+        return self.add_raw(
+            rel, reason, st.st_uid, st.st_gid, st.st_mode, _alloc(st), parent, detail
+        )
+
+    def add_raw(
+        self,
+        rel: str,
+        reason: str,
+        uid: int,
+        gid: int,
+        st_mode: int,
+        alloc: int,
+        parent: int,
+        detail: str,
+    ) -> int:
+        """A mark from the fields of an lstat (the compiled walker calls this one)."""
         if len(self.items) >= MAX_MARKS:
             self.dropped += 1
             return parent
-        is_dir = (st.st_mode & _IFMT) == _IFDIR
-        self.items.append([rel, reason, st.st_uid, st.st_gid, st.st_mode & 0o7777, is_dir, detail])
+        is_dir = (st_mode & _IFMT) == _IFDIR
+        self.items.append([rel, reason, uid, gid, st_mode & 0o7777, is_dir, detail])
         self.parents.append(parent)
         self.files.append(0 if is_dir else 1)
-        self.bytes.append(0 if is_dir else _alloc(st))
+        self.bytes.append(0 if is_dir else alloc)
         return len(self.items) - 1
 
     def finish(self) -> list[tuple[str, str, int, int, int, bool, int, int, str]]:
@@ -169,11 +224,14 @@ def walk_unit(
     path: str,
     kind: str = "tree",
     parent_owner: tuple[int, int, int] | None = None,
+    *,
+    compiled: bool | None = None,
 ) -> UnitResult:
     """Walk `path` (not following symlinks) and return its aggregate. Never raises for I/O.
 
     `parent_owner` is (uid, gid, mode) of the directory that holds `path`: a unit whose own
-    owner or mode differs from it is itself a mark.
+    owner or mode differs from it is itself a mark. `compiled` picks the walker (default:
+    `use_compiled()`); the result is the same either way.
     """
     res = UnitResult(path, kind)
     try:
@@ -220,7 +278,7 @@ def walk_unit(
         res.marks = marks.finish()
         return res
     if _USE_FD:
-        _walk_fd(path, st, res, marks, root_mark)
+        _walk_fd(path, st, res, marks, root_mark, use_compiled() if compiled is None else compiled)
     else:
         _walk_paths(path, res, marks, root_mark)
     res.marks = marks.finish()
@@ -238,15 +296,10 @@ def _walk_fd(
     res: UnitResult,
     marks: _Marks,
     root_mark: int,
+    compiled: bool,
 ) -> None:
-    """The fast POSIX walk: scandir on a directory fd, fstatat per entry, no symlink followed.
-
-    The per-entry loop is the scan's hot path (300k iterations on the benchmark cache): it does
-    only what every entry needs. Work that depends on names (an archive's top level, its
-    .dist-info) happens in the few directories that need it; file mtimes are tracked only for
-    temporary directories (their age decides whether they are orphans), because a file's
-    creation already moves its directory's mtime.
-    """
+    """The fast POSIX walk: the unit root opened once (never through a symlink), everything
+    below reached from its descriptor, by the compiled walker or by the Python one."""
     try:
         rootfd = os.open(path, _DIR_FLAGS | _NOFOLLOW)
     except FileNotFoundError:
@@ -255,6 +308,83 @@ def _walk_fd(
     except OSError as exc:
         marks.add("", "unreadable", root_st, root_mark, _err(exc))
         return
+    try:
+        if compiled and _compiled is not None:
+            _walk_fd_compiled(rootfd, root_st, res, marks, root_mark)
+        else:
+            _walk_fd_python(rootfd, root_st, res, marks, root_mark)
+    finally:
+        os.close(rootfd)
+
+
+def _walk_fd_compiled(
+    rootfd: int,
+    root_st: os.stat_result,
+    res: UnitResult,
+    marks: _Marks,
+    root_mark: int,
+) -> None:
+    """`_walk_fd_python`, entry for entry, in C (core/_walker.c)."""
+    assert _compiled is not None
+    (
+        blocks,
+        res.files,
+        res.dirs,
+        res.symlinks,
+        res.others,
+        vanished,
+        max_atime_ns,
+        max_mtime_ns,
+        res.top,
+        res.top_truncated,
+        dist_info_dirs,
+        res.linked_ino,
+        res.linked_bytes,
+        res.shared_bytes,
+        problems,
+        res.other_devices,
+        counts,
+    ) = _compiled.walk(
+        rootfd,
+        res.kind == "archive",
+        res.kind != "archive",
+        root_st.st_dev,
+        root_st.st_ino,
+        root_st.st_uid,
+        root_st.st_gid,
+        root_st.st_mode & 0o7777,
+        root_st.st_mtime_ns,
+        root_mark,
+        marks.add_raw,
+        f"deeper than {MAX_DEPTH}",
+    )
+    for i, nfiles, nbytes in counts:
+        marks.files[i] += nfiles
+        marks.bytes[i] += nbytes
+    res.problems.extend(problems)
+    res.bytes += blocks * 512
+    res.vanished += vanished
+    res.max_atime = max_atime_ns / 1e9
+    res.max_mtime = max_mtime_ns / 1e9
+    res.dist_info = sorted(dist_info_dirs.items())
+
+
+def _walk_fd_python(
+    rootfd: int,
+    root_st: os.stat_result,
+    res: UnitResult,
+    marks: _Marks,
+    root_mark: int,
+) -> None:
+    """The reference walk: scandir on a directory fd, fstatat per entry, no symlink followed.
+
+    The per-entry loop is the scan's hot path (300k iterations on the benchmark cache): it does
+    only what every entry needs. Work that depends on names (an archive's top level, its
+    .dist-info) happens in the few directories that need it; file mtimes are tracked only for
+    temporary directories (their age decides whether they are orphans), because a file's
+    creation already moves its directory's mtime. Times are compared as integer nanoseconds
+    (as the compiled walker does) and turned into floats once, at the end.
+    """
     ifmt, ifreg, ifdir, iflnk = _IFMT, _IFREG, _IFDIR, _IFLNK
     dir_flags = _DIR_FLAGS | _NOFOLLOW
     lino = array("Q")
@@ -263,8 +393,8 @@ def _walk_fd(
     mark_add = marks.add
     mark_files, mark_bytes = marks.files, marks.bytes
     blocks = files = dirs = symlinks = others = vanished = 0
-    max_atime = 0.0
-    max_mtime = root_st.st_mtime
+    max_atime = 0
+    max_mtime = root_st.st_mtime_ns
     track_file_mtime = res.kind != "archive"
     unit_dev = root_st.st_dev
     seen_dirs: set[int | tuple[int, int]] = {root_st.st_ino}
@@ -276,124 +406,121 @@ def _walk_fd(
     stack: list[tuple[str, int, int, int, int, int]] = [
         ("", 0, root_mark, root_st.st_uid, root_st.st_gid, root_st.st_mode & 0o7777)
     ]
-    try:
-        while stack:
-            rel, depth, mk, duid, dgid, dmode = stack.pop()
-            if rel:
-                try:
-                    dfd = os.open(rel, dir_flags, dir_fd=rootfd)
-                except FileNotFoundError:
-                    vanished += 1
-                    continue
-                except PermissionError as exc:
-                    try:
-                        dst = os.stat(rel, dir_fd=rootfd, follow_symlinks=False)
-                        mark_add(rel, "unreadable", dst, mk, _err(exc))
-                    except OSError:
-                        problems.append(("unreadable", rel, _err(exc)))
-                    continue
-                except OSError as exc:
-                    problems.append(("unreadable", rel, _err(exc)))
-                    continue
-                prefix = rel + "/"
-            else:
-                dfd = rootfd
-                prefix = ""
-            named = is_archive and (depth == 0 or (depth == 1 and rel in dist_info_dirs))
-            subdirs: list[tuple[str, os.stat_result]] = []
+    while stack:
+        rel, depth, mk, duid, dgid, dmode = stack.pop()
+        if rel:
             try:
-                with os.scandir(dfd) as it:
-                    for e in it:
-                        try:
-                            st = e.stat(follow_symlinks=False)
-                        except FileNotFoundError:
-                            vanished += 1
-                            continue
-                        except OSError as exc:
-                            problems.append(("unreadable", prefix + e.name, _err(exc)))
-                            continue
-                        blocks += st.st_blocks
-                        m = st.st_mode
-                        fmt = m & ifmt
-                        if fmt == ifreg:
-                            files += 1
-                            if st.st_nlink > 1:
-                                ino_append(st.st_ino)
-                                blk_append(st.st_blocks * 512)
-                            t = st.st_atime
-                            if t > max_atime:
-                                max_atime = t
-                            if track_file_mtime:
-                                t = st.st_mtime
-                                if t > max_mtime:
-                                    max_mtime = t
-                            if st.st_uid != duid or st.st_gid != dgid:
-                                mark_add(prefix + e.name, "owner", st, mk)
-                            elif not m & 0o400:
-                                mark_add(prefix + e.name, "mode", st, mk)
-                            elif mk >= 0:
-                                mark_files[mk] += 1
-                                mark_bytes[mk] += st.st_blocks * 512
-                        elif fmt == ifdir:
-                            subdirs.append((e.name, st))
-                        elif fmt == iflnk:
-                            symlinks += 1
-                            if st.st_uid != duid:
-                                mark_add(prefix + e.name, "owner", st, mk)
-                        else:
-                            others += 1
-                            mark_add(prefix + e.name, "special", st, mk, "not a file or directory")
-                        if named:
-                            if depth == 0:
-                                if len(top) < MAX_TOP_NAMES:
-                                    top.append(e.name)
-                                else:
-                                    res.top_truncated = True
-                            elif e.name == "RECORD":
-                                dist_info_dirs[rel] = True
+                dfd = os.open(rel, dir_flags, dir_fd=rootfd)
             except FileNotFoundError:
                 vanished += 1
+                continue
+            except PermissionError as exc:
+                try:
+                    dst = os.stat(rel, dir_fd=rootfd, follow_symlinks=False)
+                    mark_add(rel, "unreadable", dst, mk, _err(exc))
+                except OSError:
+                    problems.append(("unreadable", rel, _err(exc)))
+                continue
             except OSError as exc:
                 problems.append(("unreadable", rel, _err(exc)))
-            finally:
-                if dfd != rootfd:
-                    os.close(dfd)
-            for name, st in subdirs:
-                dirs += 1
-                t = st.st_mtime
-                if t > max_mtime:
-                    max_mtime = t
-                child = prefix + name
-                if is_archive and depth == 0 and name.endswith(".dist-info"):
-                    dist_info_dirs[child] = False
-                cmk = mk
-                if st.st_dev != unit_dev:
-                    key: int | tuple[int, int] = (st.st_dev, st.st_ino)
-                    if st.st_dev not in res.other_devices:
-                        res.other_devices.append(st.st_dev)
-                        cmk = mark_add(child, "mount", st, mk, "another filesystem")
-                else:
-                    key = st.st_ino
-                if key in seen_dirs:
-                    mark_add(child, "loop", st, mk, "directory seen twice")
-                    continue
-                seen_dirs.add(key)
-                if depth + 1 >= MAX_DEPTH:
-                    mark_add(child, "too-deep", st, mk, f"deeper than {MAX_DEPTH}")
-                    continue
-                cmode = st.st_mode & 0o7777
-                if st.st_uid != duid or st.st_gid != dgid:
-                    cmk = mark_add(child, "owner", st, mk)
-                elif cmode != dmode:
-                    cmk = mark_add(child, "mode", st, mk)
-                stack.append((child, depth + 1, cmk, st.st_uid, st.st_gid, cmode))
-    finally:
-        os.close(rootfd)
+                continue
+            prefix = rel + "/"
+        else:
+            dfd = rootfd
+            prefix = ""
+        named = is_archive and (depth == 0 or (depth == 1 and rel in dist_info_dirs))
+        subdirs: list[tuple[str, os.stat_result]] = []
+        try:
+            with os.scandir(dfd) as it:
+                for e in it:
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        vanished += 1
+                        continue
+                    except OSError as exc:
+                        problems.append(("unreadable", prefix + e.name, _err(exc)))
+                        continue
+                    blocks += st.st_blocks
+                    m = st.st_mode
+                    fmt = m & ifmt
+                    if fmt == ifreg:
+                        files += 1
+                        if st.st_nlink > 1:
+                            ino_append(st.st_ino)
+                            blk_append(st.st_blocks * 512)
+                        t = st.st_atime_ns
+                        if t > max_atime:
+                            max_atime = t
+                        if track_file_mtime:
+                            t = st.st_mtime_ns
+                            if t > max_mtime:
+                                max_mtime = t
+                        if st.st_uid != duid or st.st_gid != dgid:
+                            mark_add(prefix + e.name, "owner", st, mk)
+                        elif not m & 0o400:
+                            mark_add(prefix + e.name, "mode", st, mk)
+                        elif mk >= 0:
+                            mark_files[mk] += 1
+                            mark_bytes[mk] += st.st_blocks * 512
+                    elif fmt == ifdir:
+                        subdirs.append((e.name, st))
+                    elif fmt == iflnk:
+                        symlinks += 1
+                        if st.st_uid != duid:
+                            mark_add(prefix + e.name, "owner", st, mk)
+                    else:
+                        others += 1
+                        mark_add(prefix + e.name, "special", st, mk, "not a file or directory")
+                    if named:
+                        if depth == 0:
+                            if len(top) < MAX_TOP_NAMES:
+                                top.append(e.name)
+                            else:
+                                res.top_truncated = True
+                        elif e.name == "RECORD":
+                            dist_info_dirs[rel] = True
+        except FileNotFoundError:
+            vanished += 1
+        except OSError as exc:
+            problems.append(("unreadable", rel, _err(exc)))
+        finally:
+            if dfd != rootfd:
+                os.close(dfd)
+        for name, st in subdirs:
+            dirs += 1
+            t = st.st_mtime_ns
+            if t > max_mtime:
+                max_mtime = t
+            child = prefix + name
+            if is_archive and depth == 0 and name.endswith(".dist-info"):
+                dist_info_dirs[child] = False
+            cmk = mk
+            if st.st_dev != unit_dev:
+                key: int | tuple[int, int] = (st.st_dev, st.st_ino)
+                if st.st_dev not in res.other_devices:
+                    res.other_devices.append(st.st_dev)
+                    cmk = mark_add(child, "mount", st, mk, "another filesystem")
+            else:
+                key = st.st_ino
+            if key in seen_dirs:
+                mark_add(child, "loop", st, mk, "directory seen twice")
+                continue
+            seen_dirs.add(key)
+            if depth + 1 >= MAX_DEPTH:
+                mark_add(child, "too-deep", st, mk, f"deeper than {MAX_DEPTH}")
+                continue
+            cmode = st.st_mode & 0o7777
+            if st.st_uid != duid or st.st_gid != dgid:
+                cmk = mark_add(child, "owner", st, mk)
+            elif cmode != dmode:
+                cmk = mark_add(child, "mode", st, mk)
+            stack.append((child, depth + 1, cmk, st.st_uid, st.st_gid, cmode))
     res.bytes += blocks * 512
     res.files, res.dirs, res.symlinks, res.others = files, dirs, symlinks, others
     res.vanished += vanished
-    res.max_atime = max_atime
-    res.max_mtime = max_mtime
+    res.max_atime = max_atime / 1e9
+    res.max_mtime = max_mtime / 1e9
     res.top = top
     res.dist_info = sorted(dist_info_dirs.items())
     res.shared_bytes = sum(lblk)
