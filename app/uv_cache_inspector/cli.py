@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import dataclasses
-import json
 import os
 import sys
 import time
@@ -301,6 +299,8 @@ def drive(gen: Generator[Any, None, T], progress: ProgressLine | None = None) ->
 def emit_json(data: Any) -> None:
     """One JSON document: indented for a person at a terminal, compact for a program (the
     indenting encoder is pure Python and several times slower on a large cache)."""
+    import json
+
     indent, separators = (2, None) if sys.stdout.isatty() else (None, (",", ":"))
     text = json.dumps(data, indent=indent, separators=separators, ensure_ascii=False)
     try:
@@ -390,7 +390,7 @@ def _context(args: argparse.Namespace) -> Any:
 def _early_pool(cache_dir: str | None, workers: int | None) -> Any:
     """Start the scan's walker processes before anything else, when the cache is big enough to
     want them: their interpreters start while this one imports the rest of the inspector."""
-    from uv_cache_inspector.core.workers import POOL_MIN_UNITS, WorkerPool, default_worker_count
+    from uv_cache_inspector.core.workers import POOL_MIN_UNITS, default_worker_count, start_pool
 
     count = default_worker_count() if workers is None else workers
     if count <= 1:
@@ -417,7 +417,7 @@ def _early_pool(cache_dir: str | None, workers: int | None) -> Any:
         for n in sorted(names)
         if not n.startswith(".tmp")
     ]
-    return WorkerPool(count, early)
+    return start_pool(count, early)
 
 
 def cmd_scan(args: argparse.Namespace) -> int:
@@ -641,6 +641,9 @@ def cmd_test_write(args: argparse.Namespace) -> int:
     root = ctx.location.path
     steps: list[Any] = []
     if args.steps_jsonl:  # the child of probe.as_user: one step per line, as it happens
+        import dataclasses
+        import json
+
         args.json = False
 
         def show(s: Any) -> None:
@@ -1032,6 +1035,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     if not os.path.isdir(root):
         raise CacheNotFoundError(f"uv has not created a cache at {root}")
     out_lock = threading.Lock()
+    import json
 
     def show(batch: list[Any]) -> None:
         with out_lock:
@@ -1190,10 +1194,11 @@ def _main(argv: list[str]) -> int:
 
         worker_main()
         return EXIT_OK
-    from uv_cache_inspector.core.probe import CLI_FLAG
+    if argv[:1] and argv[0].startswith("--uvci-"):  # probe.py is imported only then: a scan
+        from uv_cache_inspector.core.probe import CLI_FLAG  # starts its walkers sooner
 
-    if argv[:1] == [CLI_FLAG]:  # a frozen build re-running itself (core/probe.py, as_user)
-        argv = argv[1:]
+        if argv[:1] == [CLI_FLAG]:  # a frozen build re-running itself (core/probe.py, as_user)
+            argv = argv[1:]
     _safe_streams()
     import signal
     import threading

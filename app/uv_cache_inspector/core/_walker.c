@@ -1,16 +1,18 @@
-/* The walker's inner loop, compiled: the same walk as `_walk_fd` in walk.py, entry for entry.
+/* The walker, compiled: `walk_unit` of walk.py for a list of units, entry for entry.
  *
- * walk.py's `_walk_fd` is the reference and the fallback; this module must give identical
+ * walk.py's Python walker is the reference and the fallback; this module must give identical
  * results (tests/core/test_walker_parity.py compares them field by field on caches real uv
  * wrote). Built by the project's own build (hatch_build.py) where a C compiler is found;
- * POSIX only (openat, fdopendir, fstatat).
+ * POSIX only (openat, fstatat; getdents64 on Linux, fdopendir elsewhere).
  *
- * Per directory, with the GIL released: open it through the unit root's descriptor
- * (O_NOFOLLOW | O_DIRECTORY), list it, `fstatat(AT_SYMLINK_NOFOLLOW)` each entry into a
- * buffer. Then, with the GIL held, the same per-entry accounting as the Python loop, in the
- * same order: sums, the inode numbers and sizes of hard-linked files, ownership marks (made by
- * calling back into Python, which keeps the one list of marks), problems, the archive's top
- * names and .dist-info. Nothing is ever followed; nothing is ever changed.
+ * A whole list of units is walked without the GIL: each unit's root is lstat-ed and opened
+ * (O_NOFOLLOW | O_DIRECTORY), every directory below is opened from the root's descriptor and
+ * listed, each entry lstat-ed once (fstatat, AT_SYMLINK_NOFOLLOW), and everything is summed or
+ * recorded in C buffers, in the Python walker's order: sums, the inode numbers and sizes of
+ * hard-linked files, ownership marks (rolled up into their ancestors as walk.py's _Marks does),
+ * problems, the archive's top names and .dist-info. Python objects are made once, at the end,
+ * with the GIL held, so walker threads run in parallel with each other and with the rest of
+ * the inspector. Nothing is ever followed; nothing is ever changed.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -24,67 +26,343 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
+#ifdef __linux__
+#include <sys/syscall.h>
+#endif
 
 /* Bumped whenever the interface or the meaning of a result changes: walk.py refuses a module
  * built from other sources (a stale in-place build) and falls back to Python. */
-#define WALKER_API 1
-
-#define MAX_DEPTH 200
-#define MAX_TOP_NAMES 256
+#define WALKER_API 2
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
 #endif
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)
 
-/* Times are kept as integer nanoseconds (st_atime_ns, st_mtime_ns), as walk.py does: the
- * largest is turned into a float once, in Python, by both walkers alike. */
 #if defined(__APPLE__)
-#define ATIME_S(st) ((st)->st_atimespec.tv_sec)
-#define ATIME_NS(st) ((st)->st_atimespec.tv_nsec)
-#define MTIME_S(st) ((st)->st_mtimespec.tv_sec)
-#define MTIME_NS(st) ((st)->st_mtimespec.tv_nsec)
+#define ATIME(st) ns_time((st)->st_atimespec.tv_sec, (st)->st_atimespec.tv_nsec)
+#define MTIME(st) ns_time((st)->st_mtimespec.tv_sec, (st)->st_mtimespec.tv_nsec)
 #else
-#define ATIME_S(st) ((st)->st_atim.tv_sec)
-#define ATIME_NS(st) ((st)->st_atim.tv_nsec)
-#define MTIME_S(st) ((st)->st_mtim.tv_sec)
-#define MTIME_NS(st) ((st)->st_mtim.tv_nsec)
+#define ATIME(st) ns_time((st)->st_atim.tv_sec, (st)->st_atim.tv_nsec)
+#define MTIME(st) ns_time((st)->st_mtim.tv_sec, (st)->st_mtim.tv_nsec)
 #endif
 
+/* Times are integer nanoseconds (st_atime_ns, st_mtime_ns), as in walk.py: the newest is
+ * turned into a float once, in Python, by both walkers alike. */
 static long long
 ns_time(time_t sec, long nsec)
 {
     return (long long)sec * 1000000000LL + (long long)nsec;
 }
 
-/* One listed entry: what the accounting needs from its lstat. */
+/* ---- growable buffers ------------------------------------------------------------------ */
+
+static int
+grow(void **v, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap) {
+        return 0;
+    }
+    size_t ncap = *cap ? *cap : 16;
+    while (ncap < need) {
+        ncap *= 2;
+    }
+    void *nv = realloc(*v, ncap * size);
+    if (!nv) {
+        return -1;
+    }
+    *v = nv;
+    *cap = ncap;
+    return 0;
+}
+
+#define PUSH(arr, n, cap, item)                                                  \
+    (grow((void **)&(arr), &(cap), (n) + 1, sizeof(*(arr))) < 0 ? -1             \
+                                                                : ((arr)[(n)++] = (item), 0))
+
 typedef struct {
-    size_t name_off; /* into the directory's name arena */
-    size_t name_len;
-    int err; /* errno of fstatat, 0 when the fields below are valid */
-    mode_t mode;
+    char *v;
+    size_t n, cap;
+} arena_t;
+
+/* Copy `len` bytes into the arena; returns their offset, or (size_t)-1. */
+static size_t
+arena_put(arena_t *a, const char *s, size_t len)
+{
+    if (grow((void **)&a->v, &a->cap, a->n + len + 1, 1) < 0) {
+        return (size_t)-1;
+    }
+    size_t off = a->n;
+    memcpy(a->v + off, s, len);
+    a->v[off + len] = 0;
+    a->n += len + 1;
+    return off;
+}
+
+/* "rel/name" (or "name" at the root) into the arena. */
+static size_t
+arena_join(arena_t *a, const char *rel, size_t rel_len, const char *name, size_t name_len,
+           size_t *out_len)
+{
+    size_t len = rel_len ? rel_len + 1 + name_len : name_len;
+    if (grow((void **)&a->v, &a->cap, a->n + len + 1, 1) < 0) {
+        return (size_t)-1;
+    }
+    size_t off = a->n;
+    char *p = a->v + off;
+    if (rel_len) {
+        memcpy(p, rel, rel_len);
+        p[rel_len] = '/';
+        p += rel_len + 1;
+    }
+    memcpy(p, name, name_len);
+    p[name_len] = 0;
+    a->n += len + 1;
+    *out_len = len;
+    return off;
+}
+
+/* ---- what one unit's walk records ------------------------------------------------------ */
+
+enum { R_OWNER, R_MODE, R_SPECIAL, R_UNREADABLE, R_MOUNT, R_LOOP, R_TOO_DEEP };
+static const char *REASONS[] = {"owner", "mode", "special", "unreadable", "mount", "loop",
+                                "too-deep"};
+
+typedef struct {
+    size_t rel_off, rel_len; /* in the unit's arena */
+    int reason;
+    int err; /* unreadable: errno */
     uid_t uid;
     gid_t gid;
-    nlink_t nlink;
-    ino_t ino;
-    dev_t dev;
-    long long blocks;
-    long long atime_ns;
-    long long mtime_ns;
+    mode_t mode; /* full st_mode */
+    long parent;
+    long long files, bytes; /* itself, then rolled up */
+} mark_t;
+
+typedef struct {
+    size_t rel_off, rel_len;
+    int err;
+} problem_t;
+
+typedef struct {
+    size_t off, len;
+    int has_record;
+} distinfo_t;
+
+typedef struct {
+    PyObject *path; /* borrowed from the argument list */
+    PyObject *kind;
+    int is_archive;
+    int has_owner;
+    long long puid, pgid, pmode;
+    /* results */
+    int exists, is_dir;
+    int root_err; /* lstat failed (not ENOENT): the "unreadable" problem of the root */
+    struct stat st;
+    long long blocks; /* below the root */
+    long long files, dirs, symlinks, others, vanished;
+    long long max_atime, max_mtime; /* ns */
+    uint64_t *lino, *lblk;
+    size_t nlinked, linked_cap;
+    mark_t *marks;
+    size_t nmarks, marks_cap;
+    long dropped;
+    problem_t *problems;
+    size_t nproblems, problems_cap;
+    size_t *top; /* offsets into the arena: name, length pairs */
+    size_t ntop, top_cap;
+    int top_truncated;
+    distinfo_t *dist;
+    size_t ndist, dist_cap;
+    dev_t *devs;
+    size_t ndevs, devs_cap;
+    arena_t arena;
+} unit_t;
+
+static void
+unit_free(unit_t *u)
+{
+    free(u->lino);
+    free(u->lblk);
+    free(u->marks);
+    free(u->problems);
+    free(u->top);
+    free(u->dist);
+    free(u->devs);
+    free(u->arena.v);
+}
+
+typedef struct {
+    long max_marks, max_depth, max_top;
+} limits_t;
+
+/* _Marks.add: the new mark's index, or `parent` when there are too many. */
+static int
+add_mark(unit_t *u, const limits_t *lim, const char *rel, size_t rel_len, int reason, int err,
+         const struct stat *st, long parent, long *index)
+{
+    if ((long)u->nmarks >= lim->max_marks) {
+        u->dropped++;
+        *index = parent;
+        return 0;
+    }
+    mark_t m;
+    m.rel_off = arena_put(&u->arena, rel, rel_len);
+    if (m.rel_off == (size_t)-1) {
+        return -1;
+    }
+    m.rel_len = rel_len;
+    m.reason = reason;
+    m.err = err;
+    m.uid = st->st_uid;
+    m.gid = st->st_gid;
+    m.mode = st->st_mode;
+    m.parent = parent;
+    int is_dir = S_ISDIR(st->st_mode);
+    m.files = is_dir ? 0 : 1;
+    m.bytes = is_dir ? 0 : (long long)st->st_blocks * 512;
+    if (PUSH(u->marks, u->nmarks, u->marks_cap, m) < 0) {
+        return -1;
+    }
+    *index = (long)u->nmarks - 1;
+    return 0;
+}
+
+static int
+add_problem(unit_t *u, const char *rel, size_t rel_len, int err)
+{
+    problem_t p;
+    p.rel_off = arena_put(&u->arena, rel, rel_len);
+    if (p.rel_off == (size_t)-1) {
+        return -1;
+    }
+    p.rel_len = rel_len;
+    p.err = err;
+    return PUSH(u->problems, u->nproblems, u->problems_cap, p);
+}
+
+static distinfo_t *
+find_dist(unit_t *u, const char *rel, size_t len)
+{
+    for (size_t i = 0; i < u->ndist; i++) {
+        if (u->dist[i].len == len && memcmp(u->arena.v + u->dist[i].off, rel, len) == 0) {
+            return &u->dist[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- listing a directory ----------------------------------------------------------------- */
+
+typedef struct {
+    size_t name_off, name_len; /* in the listing's own name buffer */
+    int err;                   /* errno of fstatat; 0: `st` is valid */
+    struct stat st;
 } entry_t;
 
 typedef struct {
     entry_t *items;
     size_t n, cap;
-    char *names;
-    size_t names_len, names_cap;
-    int open_err;  /* opening the directory failed (errno) */
-    int list_err;  /* listing it failed (errno) after `n` entries */
+    arena_t names;
+    int err; /* listing it failed (errno), after `n` entries */
+    char *buf; /* getdents64 buffer */
 } listing_t;
 
-/* A directory still to walk (the Python walker's stack tuple). */
+#define DENTS_SIZE 32768
+
+#ifdef __linux__
+struct dirent64_raw {
+    uint64_t d_ino;
+    int64_t d_off;
+    unsigned short d_reclen;
+    unsigned char d_type;
+    char d_name[];
+};
+#endif
+
+static int
+listing_add(listing_t *l, int dfd, const char *name)
+{
+    if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) {
+        return 0;
+    }
+    size_t len = strlen(name);
+    if (grow((void **)&l->items, &l->cap, l->n + 1, sizeof(entry_t)) < 0) {
+        return -1;
+    }
+    entry_t *e = &l->items[l->n];
+    e->name_off = arena_put(&l->names, name, len);
+    if (e->name_off == (size_t)-1) {
+        return -1;
+    }
+    e->name_len = len;
+    e->err = fstatat(dfd, name, &e->st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
+    l->n++;
+    return 0;
+}
+
+/* List the open directory `dfd` (left open) and lstat each entry. -1: out of memory. */
+static int
+list_dir(int dfd, listing_t *l)
+{
+    l->n = 0;
+    l->names.n = 0;
+    l->err = 0;
+#ifdef __linux__
+    if (!l->buf && !(l->buf = malloc(DENTS_SIZE))) {
+        return -1;
+    }
+    for (;;) {
+        long got = syscall(SYS_getdents64, dfd, l->buf, DENTS_SIZE);
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            l->err = errno;
+            return 0;
+        }
+        if (got == 0) {
+            return 0;
+        }
+        for (long pos = 0; pos < got;) {
+            struct dirent64_raw *d = (struct dirent64_raw *)(l->buf + pos);
+            pos += d->d_reclen;
+            if (listing_add(l, dfd, d->d_name) < 0) {
+                return -1;
+            }
+        }
+    }
+#else
+    int fd = dup(dfd);
+    DIR *d = fd < 0 ? NULL : fdopendir(fd);
+    if (!d) {
+        l->err = errno;
+        if (fd >= 0) {
+            close(fd);
+        }
+        return 0;
+    }
+    for (;;) {
+        errno = 0;
+        struct dirent *de = readdir(d);
+        if (!de) {
+            l->err = errno;
+            break;
+        }
+        if (listing_add(l, dirfd(d), de->d_name) < 0) {
+            closedir(d);
+            return -1;
+        }
+    }
+    closedir(d);
+    return 0;
+#endif
+}
+
+/* ---- the walk of one unit (no GIL) --------------------------------------------------------- */
+
 typedef struct {
-    char *rel; /* NUL-terminated, relative to the unit root; "" for the root */
-    size_t rel_len;
+    size_t rel_off, rel_len; /* in the stack's own arena */
     int depth;
     long mk;
     uid_t uid;
@@ -93,24 +371,9 @@ typedef struct {
 } frame_t;
 
 typedef struct {
-    uint64_t *keys; /* pairs (dev, ino); a slot is empty when both are ~0 */
+    uint64_t *keys; /* (dev, ino) pairs; a slot is empty when both are ~0 */
     size_t cap, n;
 } dirset_t;
-
-static const uint64_t EMPTY = ~(uint64_t)0;
-
-static int
-dirset_init(dirset_t *s)
-{
-    s->cap = 64;
-    s->n = 0;
-    s->keys = malloc(sizeof(uint64_t) * 2 * s->cap);
-    if (!s->keys) {
-        return -1;
-    }
-    memset(s->keys, 0xff, sizeof(uint64_t) * 2 * s->cap);
-    return 0;
-}
 
 static size_t
 dirset_hash(uint64_t dev, uint64_t ino)
@@ -120,12 +383,22 @@ dirset_hash(uint64_t dev, uint64_t ino)
     return (size_t)h;
 }
 
-/* 1 if added, 0 if present, -1 on memory error. */
+static void
+dirset_clear(dirset_t *s)
+{
+    if (s->keys) {
+        memset(s->keys, 0xff, sizeof(uint64_t) * 2 * s->cap);
+    }
+    s->n = 0;
+}
+
+/* 1 added, 0 present, -1 out of memory */
 static int
 dirset_add(dirset_t *s, uint64_t dev, uint64_t ino)
 {
+    const uint64_t E = ~(uint64_t)0;
     if ((s->n + 1) * 2 > s->cap) {
-        size_t ncap = s->cap * 2;
+        size_t ncap = s->cap ? s->cap * 2 : 64;
         uint64_t *nk = malloc(sizeof(uint64_t) * 2 * ncap);
         if (!nk) {
             return -1;
@@ -133,11 +406,11 @@ dirset_add(dirset_t *s, uint64_t dev, uint64_t ino)
         memset(nk, 0xff, sizeof(uint64_t) * 2 * ncap);
         for (size_t i = 0; i < s->cap; i++) {
             uint64_t d = s->keys[2 * i], n = s->keys[2 * i + 1];
-            if (d == EMPTY && n == EMPTY) {
+            if (d == E && n == E) {
                 continue;
             }
             size_t j = dirset_hash(d, n) & (ncap - 1);
-            while (!(nk[2 * j] == EMPTY && nk[2 * j + 1] == EMPTY)) {
+            while (!(nk[2 * j] == E && nk[2 * j + 1] == E)) {
                 j = (j + 1) & (ncap - 1);
             }
             nk[2 * j] = d;
@@ -150,7 +423,7 @@ dirset_add(dirset_t *s, uint64_t dev, uint64_t ino)
     size_t j = dirset_hash(dev, ino) & (s->cap - 1);
     for (;;) {
         uint64_t d = s->keys[2 * j], n = s->keys[2 * j + 1];
-        if (d == EMPTY && n == EMPTY) {
+        if (d == E && n == E) {
             s->keys[2 * j] = dev;
             s->keys[2 * j + 1] = ino;
             s->n++;
@@ -163,152 +436,380 @@ dirset_add(dirset_t *s, uint64_t dev, uint64_t ino)
     }
 }
 
-/* Growable arrays of unsigned 64-bit integers (the linked inodes and their sizes). */
+/* Scratch space shared by the units of one call. */
 typedef struct {
-    uint64_t *v;
-    size_t n, cap;
-} u64vec_t;
+    listing_t lst;
+    frame_t *stack;
+    size_t nstack, stack_cap;
+    arena_t rels; /* the stack's paths */
+    size_t *subdirs;
+    size_t nsub_cap;
+    dirset_t seen;
+} scratch_t;
 
-static int
-u64_push(u64vec_t *a, uint64_t x)
+static void
+scratch_free(scratch_t *s)
 {
-    if (a->n == a->cap) {
-        size_t ncap = a->cap ? a->cap * 2 : 256;
-        uint64_t *nv = realloc(a->v, ncap * sizeof(uint64_t));
-        if (!nv) {
+    free(s->lst.items);
+    free(s->lst.names.v);
+    free(s->lst.buf);
+    free(s->stack);
+    free(s->rels.v);
+    free(s->subdirs);
+    free(s->seen.keys);
+}
+
+/* The body of walk.py's _walk_fd_python for an open unit root. -1: out of memory. */
+static int
+walk_tree(unit_t *u, int rootfd, long root_mark, const limits_t *lim, scratch_t *s)
+{
+    listing_t *l = &s->lst;
+    int track_file_mtime = !u->is_archive;
+    dev_t unit_dev = u->st.st_dev;
+    s->nstack = 0;
+    s->rels.n = 0;
+    dirset_clear(&s->seen);
+    if (dirset_add(&s->seen, (uint64_t)unit_dev, (uint64_t)u->st.st_ino) < 0) {
+        return -1;
+    }
+    frame_t root = {0, 0, 0, root_mark, u->st.st_uid, u->st.st_gid, u->st.st_mode & 07777};
+    if (arena_put(&s->rels, "", 0) == (size_t)-1 ||
+        PUSH(s->stack, s->nstack, s->stack_cap, root) < 0) {
+        return -1;
+    }
+    while (s->nstack) {
+        frame_t fr = s->stack[--s->nstack];
+        /* The path is copied out: pushing children may move the stack's arena. */
+        char *rel = malloc(fr.rel_len + 1);
+        if (!rel) {
             return -1;
         }
-        a->v = nv;
-        a->cap = ncap;
+        memcpy(rel, s->rels.v + fr.rel_off, fr.rel_len + 1);
+        s->rels.n = fr.rel_off; /* popped: its path is the arena's last */
+        int dfd = rootfd;
+        if (fr.rel_len) {
+            dfd = openat(rootfd, rel, DIR_FLAGS);
+            if (dfd < 0) {
+                int err = errno;
+                int rc = 0;
+                if (err == ENOENT) {
+                    u->vanished++;
+                }
+                else if (err == EACCES || err == EPERM) {
+                    struct stat dst;
+                    long ignored;
+                    if (fstatat(rootfd, rel, &dst, AT_SYMLINK_NOFOLLOW) == 0) {
+                        rc = add_mark(u, lim, rel, fr.rel_len, R_UNREADABLE, err, &dst, fr.mk,
+                                      &ignored);
+                    }
+                    else {
+                        rc = add_problem(u, rel, fr.rel_len, err);
+                    }
+                }
+                else {
+                    rc = add_problem(u, rel, fr.rel_len, err);
+                }
+                free(rel);
+                if (rc < 0) {
+                    return -1;
+                }
+                continue;
+            }
+        }
+        int rc = list_dir(dfd, l);
+        if (dfd != rootfd) {
+            close(dfd);
+        }
+        if (rc < 0) {
+            free(rel);
+            return -1;
+        }
+        /* Names matter only at an archive's top and in its .dist-info directories. */
+        int named = u->is_archive &&
+                    (fr.depth == 0 || (fr.depth == 1 && find_dist(u, rel, fr.rel_len)));
+        size_t nsub = 0;
+        for (size_t i = 0; i < l->n; i++) {
+            entry_t *e = &l->items[i];
+            const char *name = l->names.v + e->name_off;
+            size_t plen, poff;
+            long ignored;
+            if (e->err) {
+                if (e->err == ENOENT) {
+                    u->vanished++;
+                    continue;
+                }
+                poff = arena_join(&u->arena, rel, fr.rel_len, name, e->name_len, &plen);
+                problem_t p = {poff, plen, e->err};
+                if (poff == (size_t)-1 || PUSH(u->problems, u->nproblems, u->problems_cap, p) < 0) {
+                    goto oom;
+                }
+                continue;
+            }
+            const struct stat *st = &e->st;
+            u->blocks += (long long)st->st_blocks;
+            mode_t fmt = st->st_mode & S_IFMT;
+            int reason = -1;
+            if (fmt == S_IFREG) {
+                u->files++;
+                if (st->st_nlink > 1) {
+                    if (grow((void **)&u->lino, &u->linked_cap, u->nlinked + 1, sizeof(uint64_t)) < 0) {
+                        goto oom;
+                    }
+                    size_t cap = u->linked_cap;
+                    uint64_t *nb = realloc(u->lblk, cap * sizeof(uint64_t));
+                    if (!nb) {
+                        goto oom;
+                    }
+                    u->lblk = nb;
+                    u->lino[u->nlinked] = (uint64_t)st->st_ino;
+                    u->lblk[u->nlinked] = (uint64_t)st->st_blocks * 512;
+                    u->nlinked++;
+                }
+                long long t = ATIME(st);
+                if (t > u->max_atime) {
+                    u->max_atime = t;
+                }
+                if (track_file_mtime) {
+                    t = MTIME(st);
+                    if (t > u->max_mtime) {
+                        u->max_mtime = t;
+                    }
+                }
+                if (st->st_uid != fr.uid || st->st_gid != fr.gid) {
+                    reason = R_OWNER;
+                }
+                else if (!(st->st_mode & 0400)) {
+                    reason = R_MODE;
+                }
+                else if (fr.mk >= 0) {
+                    u->marks[fr.mk].files += 1;
+                    u->marks[fr.mk].bytes += (long long)st->st_blocks * 512;
+                }
+            }
+            else if (fmt == S_IFDIR) {
+                if (PUSH(s->subdirs, nsub, s->nsub_cap, i) < 0) {
+                    goto oom;
+                }
+            }
+            else if (fmt == S_IFLNK) {
+                u->symlinks++;
+                if (st->st_uid != fr.uid) {
+                    reason = R_OWNER;
+                }
+            }
+            else {
+                u->others++;
+                reason = R_SPECIAL;
+            }
+            if (reason >= 0) {
+                /* The path goes to the arena twice at worst (a dropped mark leaves it). */
+                size_t mark_len = fr.rel_len ? fr.rel_len + 1 + e->name_len : e->name_len;
+                char *tmp = malloc(mark_len + 1);
+                if (!tmp) {
+                    goto oom;
+                }
+                if (fr.rel_len) {
+                    memcpy(tmp, rel, fr.rel_len);
+                    tmp[fr.rel_len] = '/';
+                    memcpy(tmp + fr.rel_len + 1, name, e->name_len);
+                }
+                else {
+                    memcpy(tmp, name, e->name_len);
+                }
+                int mrc = add_mark(u, lim, tmp, mark_len, reason, 0, st, fr.mk, &ignored);
+                free(tmp);
+                if (mrc < 0) {
+                    goto oom;
+                }
+            }
+            if (named) {
+                if (fr.depth == 0) {
+                    if ((long)u->ntop < lim->max_top) {
+                        size_t off = arena_put(&u->arena, name, e->name_len);
+                        if (off == (size_t)-1 ||
+                            grow((void **)&u->top, &u->top_cap, 2 * u->ntop + 2, sizeof(size_t)) <
+                                0) {
+                            goto oom;
+                        }
+                        u->top[2 * u->ntop] = off;
+                        u->top[2 * u->ntop + 1] = e->name_len;
+                        u->ntop++;
+                    }
+                    else {
+                        u->top_truncated = 1;
+                    }
+                }
+                else if (e->name_len == 6 && memcmp(name, "RECORD", 6) == 0) {
+                    find_dist(u, rel, fr.rel_len)->has_record = 1;
+                }
+            }
+        }
+        if (l->err) {
+            if (l->err == ENOENT) {
+                u->vanished++;
+            }
+            else if (add_problem(u, rel, fr.rel_len, l->err) < 0) {
+                goto oom;
+            }
+        }
+        for (size_t k = 0; k < nsub; k++) {
+            entry_t *e = &l->items[s->subdirs[k]];
+            const struct stat *st = &e->st;
+            const char *name = l->names.v + e->name_off;
+            long cmk = fr.mk, ignored;
+            u->dirs++;
+            long long t = MTIME(st);
+            if (t > u->max_mtime) {
+                u->max_mtime = t;
+            }
+            size_t clen;
+            size_t coff = arena_join(&s->rels, rel, fr.rel_len, name, e->name_len, &clen);
+            if (coff == (size_t)-1) {
+                goto oom;
+            }
+            const char *child = s->rels.v + coff;
+            if (u->is_archive && fr.depth == 0 && e->name_len >= 10 &&
+                memcmp(name + e->name_len - 10, ".dist-info", 10) == 0 &&
+                !find_dist(u, child, clen)) {
+                distinfo_t d = {0, clen, 0};
+                d.off = arena_put(&u->arena, child, clen);
+                if (d.off == (size_t)-1 || PUSH(u->dist, u->ndist, u->dist_cap, d) < 0) {
+                    goto oom;
+                }
+            }
+            int pushed = 0;
+            if (st->st_dev != unit_dev) {
+                int known = 0;
+                for (size_t j = 0; j < u->ndevs; j++) {
+                    known |= u->devs[j] == st->st_dev;
+                }
+                if (!known) {
+                    if (PUSH(u->devs, u->ndevs, u->devs_cap, st->st_dev) < 0 ||
+                        add_mark(u, lim, child, clen, R_MOUNT, 0, st, fr.mk, &cmk) < 0) {
+                        goto oom;
+                    }
+                }
+            }
+            int added = dirset_add(&s->seen, (uint64_t)st->st_dev, (uint64_t)st->st_ino);
+            if (added < 0) {
+                goto oom;
+            }
+            if (!added) {
+                if (add_mark(u, lim, child, clen, R_LOOP, 0, st, fr.mk, &ignored) < 0) {
+                    goto oom;
+                }
+            }
+            else if (fr.depth + 1 >= lim->max_depth) {
+                if (add_mark(u, lim, child, clen, R_TOO_DEEP, 0, st, fr.mk, &ignored) < 0) {
+                    goto oom;
+                }
+            }
+            else {
+                mode_t cperm = st->st_mode & 07777;
+                if (st->st_uid != fr.uid || st->st_gid != fr.gid) {
+                    if (add_mark(u, lim, child, clen, R_OWNER, 0, st, fr.mk, &cmk) < 0) {
+                        goto oom;
+                    }
+                }
+                else if (cperm != fr.perm) {
+                    if (add_mark(u, lim, child, clen, R_MODE, 0, st, fr.mk, &cmk) < 0) {
+                        goto oom;
+                    }
+                }
+                frame_t f = {coff, clen, fr.depth + 1, cmk, st->st_uid, st->st_gid, cperm};
+                if (PUSH(s->stack, s->nstack, s->stack_cap, f) < 0) {
+                    goto oom;
+                }
+                pushed = 1;
+            }
+            if (!pushed) {
+                s->rels.n = coff; /* not walked: drop its path */
+            }
+        }
+        free(rel);
+        continue;
+    oom:
+        free(rel);
+        return -1;
     }
-    a->v[a->n++] = x;
     return 0;
 }
 
-/* Per-mark totals of the files below a mark that are not marks themselves, added to the
- * Python side's lists at the end. Indexed by the mark's index. */
-typedef struct {
-    long long *files;
-    long long *bytes;
-    size_t cap;
-    long maxidx;
-} markcount_t;
-
+/* walk.py's walk_unit, without Python objects. -1: out of memory. */
 static int
-markcount_add(markcount_t *m, long idx, long long nbytes)
+walk_one(unit_t *u, const char *path, const limits_t *lim, scratch_t *s)
 {
-    if ((size_t)idx >= m->cap) {
-        size_t ncap = m->cap ? m->cap : 16;
-        while (ncap <= (size_t)idx) {
-            ncap *= 2;
+    u->exists = 1;
+    u->is_dir = 1;
+    if (lstat(path, &u->st) != 0) {
+        u->exists = 0;
+        if (errno == ENOENT) {
+            u->vanished = 1;
         }
-        long long *nf = realloc(m->files, ncap * sizeof(long long));
-        if (!nf) {
-            return -1;
+        else {
+            u->root_err = errno;
         }
-        m->files = nf;
-        long long *nb = realloc(m->bytes, ncap * sizeof(long long));
-        if (!nb) {
-            return -1;
-        }
-        m->bytes = nb;
-        memset(m->files + m->cap, 0, (ncap - m->cap) * sizeof(long long));
-        memset(m->bytes + m->cap, 0, (ncap - m->cap) * sizeof(long long));
-        m->cap = ncap;
-    }
-    m->files[idx] += 1;
-    m->bytes[idx] += nbytes;
-    if (idx > m->maxidx) {
-        m->maxidx = idx;
-    }
-    return 0;
-}
-
-static int
-listing_push(listing_t *l, const char *name, size_t len)
-{
-    if (l->n == l->cap) {
-        size_t ncap = l->cap ? l->cap * 2 : 64;
-        entry_t *ni = realloc(l->items, ncap * sizeof(entry_t));
-        if (!ni) {
-            return -1;
-        }
-        l->items = ni;
-        l->cap = ncap;
-    }
-    if (l->names_len + len + 1 > l->names_cap) {
-        size_t ncap = l->names_cap ? l->names_cap * 2 : 4096;
-        while (ncap < l->names_len + len + 1) {
-            ncap *= 2;
-        }
-        char *nn = realloc(l->names, ncap);
-        if (!nn) {
-            return -1;
-        }
-        l->names = nn;
-        l->names_cap = ncap;
-    }
-    entry_t *e = &l->items[l->n++];
-    memset(e, 0, sizeof(*e));
-    e->name_off = l->names_len;
-    e->name_len = len;
-    memcpy(l->names + l->names_len, name, len + 1);
-    l->names_len += len + 1;
-    return 0;
-}
-
-/* List directory `dfd` (taken over: closed here) and lstat each entry. Runs without the GIL.
- * Returns -1 only when memory runs out. */
-static int
-list_dir(int dfd, listing_t *l)
-{
-    l->n = 0;
-    l->names_len = 0;
-    l->open_err = 0;
-    l->list_err = 0;
-    DIR *d = fdopendir(dfd);
-    if (!d) {
-        l->open_err = errno;
-        close(dfd);
         return 0;
     }
-    int fd = dirfd(d);
-    for (;;) {
-        errno = 0;
-        struct dirent *de = readdir(d);
-        if (!de) {
-            if (errno) {
-                l->list_err = errno;
+    const struct stat *st = &u->st;
+    u->max_mtime = MTIME(st);
+    long root_mark = -1;
+    if (u->has_owner) {
+        if ((long long)st->st_uid != u->puid || (long long)st->st_gid != u->pgid) {
+            if (add_mark(u, lim, "", 0, R_OWNER, 0, st, -1, &root_mark) < 0) {
+                return -1;
             }
-            break;
         }
-        const char *name = de->d_name;
-        if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) {
-            continue;
+        else if (S_ISDIR(st->st_mode) && (long long)(st->st_mode & 07777) != u->pmode) {
+            if (add_mark(u, lim, "", 0, R_MODE, 0, st, -1, &root_mark) < 0) {
+                return -1;
+            }
         }
-        size_t len = strlen(name);
-        if (listing_push(l, name, len) < 0) {
-            closedir(d);
-            return -1;
-        }
-        entry_t *e = &l->items[l->n - 1];
-        struct stat st;
-        if (fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) != 0) {
-            e->err = errno;
-            continue;
-        }
-        e->mode = st.st_mode;
-        e->uid = st.st_uid;
-        e->gid = st.st_gid;
-        e->nlink = st.st_nlink;
-        e->ino = st.st_ino;
-        e->dev = st.st_dev;
-        e->blocks = (long long)st.st_blocks;
-        e->atime_ns = ns_time(ATIME_S(&st), ATIME_NS(&st));
-        e->mtime_ns = ns_time(MTIME_S(&st), MTIME_NS(&st));
     }
-    closedir(d);
-    return 0;
+    if (!S_ISDIR(st->st_mode)) {
+        u->is_dir = 0;
+        if (S_ISREG(st->st_mode)) {
+            u->files = 1;
+            u->max_atime = ATIME(st);
+            if (st->st_nlink > 1) {
+                u->lino = malloc(sizeof(uint64_t));
+                u->lblk = malloc(sizeof(uint64_t));
+                if (!u->lino || !u->lblk) {
+                    return -1;
+                }
+                u->lino[0] = (uint64_t)st->st_ino;
+                u->lblk[0] = (uint64_t)st->st_blocks * 512;
+                u->nlinked = 1;
+            }
+        }
+        else if (S_ISLNK(st->st_mode)) {
+            u->symlinks = 1;
+        }
+        else {
+            u->others = 1;
+        }
+        return 0;
+    }
+    int rootfd = open(path, DIR_FLAGS);
+    if (rootfd < 0) {
+        long ignored;
+        if (errno == ENOENT) {
+            u->vanished++;
+            return 0;
+        }
+        return add_mark(u, lim, "", 0, R_UNREADABLE, errno, st, root_mark, &ignored);
+    }
+    int rc = walk_tree(u, rootfd, root_mark, lim, s);
+    close(rootfd);
+    return rc;
+}
+
+/* ---- results as Python objects (GIL held) ------------------------------------------------ */
+
+static PyObject *
+decode(const char *s, size_t len)
+{
+    return PyUnicode_DecodeFSDefaultAndSize(s, (Py_ssize_t)len);
 }
 
 /* "<strerror> (os error N)", as walk.py's _err() words an OSError. */
@@ -319,506 +820,229 @@ err_text(int err)
 }
 
 static PyObject *
-decode(const char *s, size_t len)
+detail_text(const mark_t *m, const limits_t *lim)
 {
-    return PyUnicode_DecodeFSDefaultAndSize(s, (Py_ssize_t)len);
+    switch (m->reason) {
+    case R_SPECIAL:
+        return PyUnicode_FromString("not a file or directory");
+    case R_MOUNT:
+        return PyUnicode_FromString("another filesystem");
+    case R_LOOP:
+        return PyUnicode_FromString("directory seen twice");
+    case R_TOO_DEEP:
+        return PyUnicode_FromFormat("deeper than %ld", lim->max_depth);
+    case R_UNREADABLE:
+        return err_text(m->err);
+    default:
+        return PyUnicode_FromString("");
+    }
 }
-
-/* marks.add_raw(rel, reason, uid, gid, st_mode, allocated bytes, parent, detail) -> index */
-static int
-add_mark(PyObject *add, const char *rel, size_t rel_len, const char *reason, uid_t uid, gid_t gid,
-         mode_t mode, long long blocks, long parent, PyObject *detail, long *out)
-{
-    PyObject *prel = decode(rel, rel_len);
-    if (!prel) {
-        return -1;
-    }
-    PyObject *r = PyObject_CallFunction(add, "OsLLLLlO", prel, reason, (long long)uid,
-                                        (long long)gid, (long long)mode, blocks * 512, parent,
-                                        detail);
-    Py_DECREF(prel);
-    if (!r) {
-        return -1;
-    }
-    long idx = PyLong_AsLong(r);
-    Py_DECREF(r);
-    if (idx == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    *out = idx;
-    return 0;
-}
-
-static int
-add_problem(PyObject *problems, const char *rel, size_t rel_len, int err)
-{
-    PyObject *prel = decode(rel, rel_len);
-    PyObject *text = err_text(err);
-    PyObject *t = (prel && text) ? Py_BuildValue("(sOO)", "unreadable", prel, text) : NULL;
-    Py_XDECREF(prel);
-    Py_XDECREF(text);
-    if (!t) {
-        return -1;
-    }
-    int rc = PyList_Append(problems, t);
-    Py_DECREF(t);
-    return rc;
-}
-
-/* Join "prefix/name" (or "name" at the root) into buf; returns the length. */
-static size_t
-join(char **buf, size_t *cap, const char *rel, size_t rel_len, const char *name, size_t name_len)
-{
-    size_t need = rel_len + 1 + name_len + 1;
-    if (need > *cap) {
-        size_t ncap = *cap ? *cap : 256;
-        while (ncap < need) {
-            ncap *= 2;
-        }
-        char *nb = realloc(*buf, ncap);
-        if (!nb) {
-            return (size_t)-1;
-        }
-        *buf = nb;
-        *cap = ncap;
-    }
-    size_t n = 0;
-    if (rel_len) {
-        memcpy(*buf, rel, rel_len);
-        (*buf)[rel_len] = '/';
-        n = rel_len + 1;
-    }
-    memcpy(*buf + n, name, name_len);
-    n += name_len;
-    (*buf)[n] = 0;
-    return n;
-}
-
-static int
-ends_with(const char *s, size_t len, const char *suffix)
-{
-    size_t sl = strlen(suffix);
-    return len >= sl && memcmp(s + len - sl, suffix, sl) == 0;
-}
-
-typedef struct {
-    frame_t *v;
-    size_t n, cap;
-} stack_t_;
-
-static int
-stack_push(stack_t_ *s, const char *rel, size_t rel_len, int depth, long mk, uid_t uid, gid_t gid,
-           mode_t perm)
-{
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 64;
-        frame_t *nv = realloc(s->v, ncap * sizeof(frame_t));
-        if (!nv) {
-            return -1;
-        }
-        s->v = nv;
-        s->cap = ncap;
-    }
-    char *copy = malloc(rel_len + 1);
-    if (!copy) {
-        return -1;
-    }
-    memcpy(copy, rel, rel_len);
-    copy[rel_len] = 0;
-    frame_t *f = &s->v[s->n++];
-    f->rel = copy;
-    f->rel_len = rel_len;
-    f->depth = depth;
-    f->mk = mk;
-    f->uid = uid;
-    f->gid = gid;
-    f->perm = perm;
-    return 0;
-}
-
-static int
-append_name(PyObject *list, const char *name, size_t len)
-{
-    PyObject *pn = decode(name, len);
-    if (!pn) {
-        return -1;
-    }
-    int rc = PyList_Append(list, pn);
-    Py_DECREF(pn);
-    return rc;
-}
-
-static int
-set_item(PyObject *dict, const char *key, size_t len, PyObject *value)
-{
-    PyObject *k = decode(key, len);
-    if (!k) {
-        return -1;
-    }
-    int rc = PyDict_SetItem(dict, k, value);
-    Py_DECREF(k);
-    return rc;
-}
-
-#define NOMEM()            \
-    do {                   \
-        PyErr_NoMemory();  \
-        goto done;         \
-    } while (0)
-#define CHECK(call)        \
-    do {                   \
-        if ((call) < 0) {  \
-            goto done;     \
-        }                  \
-    } while (0)
 
 static PyObject *
-walker_walk(PyObject *self, PyObject *args)
+unit_result(unit_t *u, const limits_t *lim)
 {
-    (void)self;
-    PyObject *add, *too_deep_text;
-    int rootfd, is_archive, track_file_mtime;
-    unsigned long long root_dev, root_ino;
-    long root_uid, root_gid, root_perm, root_mark;
-    long long root_mtime_ns;
-    if (!PyArg_ParseTuple(args, "ippKKlllLlOO", &rootfd, &is_archive, &track_file_mtime,
-                          &root_dev, &root_ino, &root_uid, &root_gid, &root_perm,
-                          &root_mtime_ns, &root_mark, &add, &too_deep_text)) {
-        return NULL;
+    PyObject *marks = NULL, *problems = NULL, *top = NULL, *dist = NULL, *devs = NULL;
+    PyObject *out = NULL;
+    const char *a = u->arena.v;
+    /* _Marks.finish: every mark's totals into its nearest marked ancestor, children last. */
+    for (size_t i = u->nmarks; i-- > 0;) {
+        long p = u->marks[i].parent;
+        if (p >= 0) {
+            u->marks[p].files += u->marks[i].files;
+            u->marks[p].bytes += u->marks[i].bytes;
+        }
     }
-
-    PyObject *result = NULL;
-    PyObject *problems = PyList_New(0);
-    PyObject *top = PyList_New(0);
-    PyObject *dist_info = PyDict_New();
-    PyObject *other_devices = PyList_New(0);
-    PyObject *special_text = PyUnicode_FromString("not a file or directory");
-    PyObject *mount_text = PyUnicode_FromString("another filesystem");
-    PyObject *loop_text = PyUnicode_FromString("directory seen twice");
-    PyObject *empty_text = PyUnicode_FromString("");
-    listing_t lst = {0};
-    stack_t_ stack = {0};
-    dirset_t seen = {0};
-    u64vec_t lino = {0}, lblk = {0};
-    markcount_t mc = {0};
-    mc.maxidx = -1;
-    char *buf = NULL; /* "rel/name" of the entry at hand */
-    size_t bufcap = 0;
-    char *cur = NULL; /* the rel of the directory at hand (owned) */
-    int top_truncated = 0;
-    long long blocks = 0, files = 0, dirs = 0, symlinks = 0, others = 0, vanished = 0;
-    long long max_atime = 0, max_mtime = root_mtime_ns;
-    size_t *subdirs = NULL; /* indexes into the listing, in listing order */
-    size_t subdirs_cap = 0;
-
-    if (!problems || !top || !dist_info || !other_devices || !special_text || !mount_text ||
-        !loop_text || !empty_text || dirset_init(&seen) < 0) {
-        NOMEM();
+    if (!(marks = PyList_New((Py_ssize_t)u->nmarks))) {
+        goto done;
     }
-    if (stack_push(&stack, "", 0, 0, root_mark, (uid_t)root_uid, (gid_t)root_gid,
-                   (mode_t)root_perm) < 0 ||
-        dirset_add(&seen, root_dev, root_ino) < 0) {
-        NOMEM();
-    }
-
-    while (stack.n) {
-        frame_t fr = stack.v[--stack.n];
-        cur = fr.rel;
-        int dfd, err = 0, lrc = 0;
-        Py_BEGIN_ALLOW_THREADS
-        if (fr.rel_len == 0) {
-            dfd = dup(rootfd); /* as os.scandir(fd) does: the root's descriptor stays open */
-        }
-        else {
-            dfd = openat(rootfd, fr.rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        }
-        if (dfd < 0) {
-            err = errno;
-        }
-        else {
-            lrc = list_dir(dfd, &lst);
-        }
-        Py_END_ALLOW_THREADS
-        if (lrc < 0) {
-            NOMEM();
-        }
-        if (dfd < 0 && fr.rel_len) {
-            if (err == ENOENT) {
-                vanished++;
+    for (size_t i = 0; i < u->nmarks; i++) {
+        mark_t *m = &u->marks[i];
+        PyObject *rel = decode(a + m->rel_off, m->rel_len);
+        PyObject *detail = detail_text(m, lim);
+        PyObject *t = (rel && detail)
+                          ? Py_BuildValue("(NslllOLLN)", rel, REASONS[m->reason], (long)m->uid,
+                                          (long)m->gid, (long)(m->mode & 07777),
+                                          S_ISDIR(m->mode) ? Py_True : Py_False, m->files,
+                                          m->bytes, detail)
+                          : NULL;
+        if (!t) {
+            if (!rel || !detail) {
+                Py_XDECREF(rel);
+                Py_XDECREF(detail);
             }
-            else if (err == EACCES || err == EPERM) {
-                struct stat dst;
-                if (fstatat(rootfd, fr.rel, &dst, AT_SYMLINK_NOFOLLOW) == 0) {
-                    PyObject *text = err_text(err);
-                    long ignored;
-                    if (!text) {
-                        goto done;
-                    }
-                    int rc = add_mark(add, fr.rel, fr.rel_len, "unreadable", dst.st_uid,
-                                      dst.st_gid, dst.st_mode, (long long)dst.st_blocks, fr.mk,
-                                      text, &ignored);
-                    Py_DECREF(text);
-                    CHECK(rc);
-                }
-                else {
-                    CHECK(add_problem(problems, fr.rel, fr.rel_len, err));
-                }
-            }
-            else {
-                CHECK(add_problem(problems, fr.rel, fr.rel_len, err));
-            }
-            free(cur);
-            cur = NULL;
-            continue;
-        }
-        if (dfd < 0) { /* dup() of the root failed: as a failed listing of it */
-            lst.n = 0;
-            lst.open_err = err;
-            lst.list_err = 0;
-        }
-        /* Names matter only at an archive's top and in its .dist-info directories. */
-        int named = is_archive && fr.depth == 0;
-        if (is_archive && fr.depth == 1 && PyDict_GET_SIZE(dist_info) > 0) {
-            PyObject *key = decode(fr.rel, fr.rel_len);
-            if (!key) {
-                goto done;
-            }
-            named = PyDict_Contains(dist_info, key);
-            Py_DECREF(key);
-            CHECK(named);
-        }
-        size_t nsub = 0;
-        for (size_t i = 0; i < lst.n; i++) {
-            entry_t *e = &lst.items[i];
-            const char *name = lst.names + e->name_off;
-            size_t n;
-            if (e->err) {
-                if (e->err == ENOENT) {
-                    vanished++;
-                    continue;
-                }
-                n = join(&buf, &bufcap, fr.rel, fr.rel_len, name, e->name_len);
-                if (n == (size_t)-1) {
-                    NOMEM();
-                }
-                CHECK(add_problem(problems, buf, n, e->err));
-                continue;
-            }
-            blocks += e->blocks;
-            mode_t m = e->mode;
-            mode_t fmt = m & S_IFMT;
-            const char *mark_reason = NULL;
-            PyObject *mark_detail = empty_text;
-            if (fmt == S_IFREG) {
-                files++;
-                if (e->nlink > 1) {
-                    if (u64_push(&lino, (uint64_t)e->ino) < 0 ||
-                        u64_push(&lblk, (uint64_t)(e->blocks * 512)) < 0) {
-                        NOMEM();
-                    }
-                }
-                if (e->atime_ns > max_atime) {
-                    max_atime = e->atime_ns;
-                }
-                if (track_file_mtime && e->mtime_ns > max_mtime) {
-                    max_mtime = e->mtime_ns;
-                }
-                if (e->uid != fr.uid || e->gid != fr.gid) {
-                    mark_reason = "owner";
-                }
-                else if (!(m & 0400)) {
-                    mark_reason = "mode";
-                }
-                else if (fr.mk >= 0 && markcount_add(&mc, fr.mk, e->blocks * 512) < 0) {
-                    NOMEM();
-                }
-            }
-            else if (fmt == S_IFDIR) {
-                if (nsub == subdirs_cap) {
-                    size_t ncap = subdirs_cap ? subdirs_cap * 2 : 64;
-                    size_t *ns = realloc(subdirs, ncap * sizeof(size_t));
-                    if (!ns) {
-                        NOMEM();
-                    }
-                    subdirs = ns;
-                    subdirs_cap = ncap;
-                }
-                subdirs[nsub++] = i;
-            }
-            else if (fmt == S_IFLNK) {
-                symlinks++;
-                if (e->uid != fr.uid) {
-                    mark_reason = "owner";
-                }
-            }
-            else {
-                others++;
-                mark_reason = "special";
-                mark_detail = special_text;
-            }
-            if (mark_reason) {
-                long ignored;
-                n = join(&buf, &bufcap, fr.rel, fr.rel_len, name, e->name_len);
-                if (n == (size_t)-1) {
-                    NOMEM();
-                }
-                CHECK(add_mark(add, buf, n, mark_reason, e->uid, e->gid, e->mode, e->blocks,
-                               fr.mk, mark_detail, &ignored));
-            }
-            if (named) {
-                if (fr.depth == 0) {
-                    if (PyList_GET_SIZE(top) < MAX_TOP_NAMES) {
-                        CHECK(append_name(top, name, e->name_len));
-                    }
-                    else {
-                        top_truncated = 1;
-                    }
-                }
-                else if (e->name_len == 6 && memcmp(name, "RECORD", 6) == 0) {
-                    CHECK(set_item(dist_info, fr.rel, fr.rel_len, Py_True));
-                }
-            }
-        }
-        if (lst.open_err || lst.list_err) {
-            int le = lst.open_err ? lst.open_err : lst.list_err;
-            if (le == ENOENT) {
-                vanished++;
-            }
-            else {
-                CHECK(add_problem(problems, fr.rel, fr.rel_len, le));
-            }
-        }
-        for (size_t k = 0; k < nsub; k++) {
-            entry_t *e = &lst.items[subdirs[k]];
-            const char *name = lst.names + e->name_off;
-            long cmk = fr.mk, ignored;
-            dirs++;
-            if (e->mtime_ns > max_mtime) {
-                max_mtime = e->mtime_ns;
-            }
-            size_t n = join(&buf, &bufcap, fr.rel, fr.rel_len, name, e->name_len);
-            if (n == (size_t)-1) {
-                NOMEM();
-            }
-            if (is_archive && fr.depth == 0 && ends_with(name, e->name_len, ".dist-info")) {
-                CHECK(set_item(dist_info, buf, n, Py_False));
-            }
-            if ((unsigned long long)e->dev != root_dev) {
-                PyObject *pdev = PyLong_FromUnsignedLongLong((unsigned long long)e->dev);
-                if (!pdev) {
-                    goto done;
-                }
-                int known = PySequence_Contains(other_devices, pdev);
-                int rc = known;
-                if (known == 0) {
-                    rc = PyList_Append(other_devices, pdev);
-                    if (rc == 0) {
-                        rc = add_mark(add, buf, n, "mount", e->uid, e->gid, e->mode, e->blocks,
-                                      fr.mk, mount_text, &cmk);
-                    }
-                }
-                Py_DECREF(pdev);
-                CHECK(rc);
-            }
-            int added = dirset_add(&seen, (uint64_t)e->dev, (uint64_t)e->ino);
-            if (added < 0) {
-                NOMEM();
-            }
-            if (!added) {
-                CHECK(add_mark(add, buf, n, "loop", e->uid, e->gid, e->mode, e->blocks, fr.mk,
-                               loop_text, &ignored));
-                continue;
-            }
-            if (fr.depth + 1 >= MAX_DEPTH) {
-                CHECK(add_mark(add, buf, n, "too-deep", e->uid, e->gid, e->mode, e->blocks, fr.mk,
-                               too_deep_text, &ignored));
-                continue;
-            }
-            mode_t cperm = e->mode & 07777;
-            if (e->uid != fr.uid || e->gid != fr.gid) {
-                CHECK(add_mark(add, buf, n, "owner", e->uid, e->gid, e->mode, e->blocks, fr.mk,
-                               empty_text, &cmk));
-            }
-            else if (cperm != fr.perm) {
-                CHECK(add_mark(add, buf, n, "mode", e->uid, e->gid, e->mode, e->blocks, fr.mk,
-                               empty_text, &cmk));
-            }
-            if (stack_push(&stack, buf, n, fr.depth + 1, cmk, e->uid, e->gid, cperm) < 0) {
-                NOMEM();
-            }
-        }
-        free(cur);
-        cur = NULL;
-    }
-
-    {
-        unsigned long long shared = 0;
-        for (size_t i = 0; i < lblk.n; i++) {
-            shared += lblk.v[i];
-        }
-        PyObject *counts = PyList_New(0);
-        if (!counts) {
             goto done;
         }
-        for (long i = 0; i <= mc.maxidx; i++) {
-            if (!mc.files[i]) {
-                continue;
-            }
-            PyObject *t = Py_BuildValue("(lLL)", i, mc.files[i], mc.bytes[i]);
-            if (!t || PyList_Append(counts, t) < 0) {
-                Py_XDECREF(t);
-                Py_DECREF(counts);
-                goto done;
-            }
-            Py_DECREF(t);
+        PyList_SET_ITEM(marks, (Py_ssize_t)i, t);
+    }
+    if (!(problems = PyList_New(0))) {
+        goto done;
+    }
+    if (u->root_err) {
+        PyObject *t = Py_BuildValue("(ssN)", "unreadable", "", err_text(u->root_err));
+        if (!t || PyList_Append(problems, t) < 0) {
+            Py_XDECREF(t);
+            goto done;
         }
-        result = Py_BuildValue(
-            "(LLLLLLLLOOOy#y#KOOO)", blocks, files, dirs, symlinks, others, vanished, max_atime,
-            max_mtime, top, top_truncated ? Py_True : Py_False, dist_info,
-            lino.v ? (const char *)lino.v : "", (Py_ssize_t)(lino.n * sizeof(uint64_t)),
-            lblk.v ? (const char *)lblk.v : "", (Py_ssize_t)(lblk.n * sizeof(uint64_t)), shared,
-            problems, other_devices, counts);
-        Py_DECREF(counts);
+        Py_DECREF(t);
     }
-
+    for (size_t i = 0; i < u->nproblems; i++) {
+        problem_t *p = &u->problems[i];
+        PyObject *t = Py_BuildValue("(sNN)", "unreadable", decode(a + p->rel_off, p->rel_len),
+                                    err_text(p->err));
+        if (!t || PyList_Append(problems, t) < 0) {
+            Py_XDECREF(t);
+            goto done;
+        }
+        Py_DECREF(t);
+    }
+    if (!(top = PyList_New((Py_ssize_t)u->ntop))) {
+        goto done;
+    }
+    for (size_t i = 0; i < u->ntop; i++) {
+        PyObject *n = decode(a + u->top[2 * i], u->top[2 * i + 1]);
+        if (!n) {
+            goto done;
+        }
+        PyList_SET_ITEM(top, (Py_ssize_t)i, n);
+    }
+    if (!(dist = PyList_New((Py_ssize_t)u->ndist))) {
+        goto done;
+    }
+    for (size_t i = 0; i < u->ndist; i++) {
+        PyObject *t = Py_BuildValue("(NO)", decode(a + u->dist[i].off, u->dist[i].len),
+                                    u->dist[i].has_record ? Py_True : Py_False);
+        if (!t) {
+            goto done;
+        }
+        PyList_SET_ITEM(dist, (Py_ssize_t)i, t);
+    }
+    if (!(devs = PyList_New((Py_ssize_t)u->ndevs))) {
+        goto done;
+    }
+    for (size_t i = 0; i < u->ndevs; i++) {
+        PyObject *d = PyLong_FromUnsignedLongLong((unsigned long long)u->devs[i]);
+        if (!d) {
+            goto done;
+        }
+        PyList_SET_ITEM(devs, (Py_ssize_t)i, d);
+    }
+    unsigned long long shared = 0;
+    for (size_t i = 0; i < u->nlinked; i++) {
+        shared += u->lblk[i];
+    }
+    const struct stat *st = &u->st;
+    out = Py_BuildValue(
+        "(OOiillKKKLLLLLLLLy#y#KOOOOlL)", u->path, u->kind, u->exists, u->is_dir,
+        u->exists ? (long)st->st_uid : -1L, u->exists ? (long)st->st_gid : -1L,
+        (unsigned long long)(u->exists ? st->st_mode : 0),
+        (unsigned long long)(u->exists ? st->st_ino : 0),
+        (unsigned long long)(u->exists ? st->st_dev : 0),
+        u->exists ? (long long)st->st_blocks * 512 : 0LL, u->blocks * 512, u->files, u->dirs,
+        u->symlinks, u->others, u->max_atime, u->max_mtime,
+        u->lino ? (const char *)u->lino : "", (Py_ssize_t)(u->nlinked * sizeof(uint64_t)),
+        u->lblk ? (const char *)u->lblk : "", (Py_ssize_t)(u->nlinked * sizeof(uint64_t)),
+        shared, top, u->top_truncated ? Py_True : Py_False, dist, marks, u->dropped, u->vanished);
+    if (out) {
+        /* problems and other_devices go last, appended by walk.py with the rest */
+        PyObject *full = PyTuple_Pack(3, out, problems, devs);
+        Py_DECREF(out);
+        out = full;
+    }
 done:
-    free(cur);
-    for (size_t i = 0; i < stack.n; i++) {
-        free(stack.v[i].rel);
-    }
-    free(stack.v);
-    free(lst.items);
-    free(lst.names);
-    free(seen.keys);
-    free(lino.v);
-    free(lblk.v);
-    free(mc.files);
-    free(mc.bytes);
-    free(buf);
-    free(subdirs);
+    Py_XDECREF(marks);
     Py_XDECREF(problems);
     Py_XDECREF(top);
-    Py_XDECREF(dist_info);
-    Py_XDECREF(other_devices);
-    Py_XDECREF(special_text);
-    Py_XDECREF(mount_text);
-    Py_XDECREF(loop_text);
-    Py_XDECREF(empty_text);
+    Py_XDECREF(dist);
+    Py_XDECREF(devs);
+    return out;
+}
+
+/* walk_units(units, max_marks, max_depth, max_top) -> list of results (see walk.py) */
+static PyObject *
+walker_walk_units(PyObject *self, PyObject *args)
+{
+    (void)self;
+    PyObject *units;
+    limits_t lim;
+    if (!PyArg_ParseTuple(args, "O!lll", &PyList_Type, &units, &lim.max_marks, &lim.max_depth,
+                          &lim.max_top)) {
+        return NULL;
+    }
+    Py_ssize_t n = PyList_GET_SIZE(units);
+    unit_t *us = calloc(n ? (size_t)n : 1, sizeof(unit_t));
+    PyObject **paths = calloc(n ? (size_t)n : 1, sizeof(PyObject *)); /* fs-encoded bytes */
+    PyObject *result = NULL;
+    scratch_t s;
+    memset(&s, 0, sizeof(s));
+    if (!us || !paths) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *item = PyList_GET_ITEM(units, i);
+        PyObject *owner;
+        unit_t *u = &us[i];
+        if (!PyArg_ParseTuple(item, "OO!O", &u->path, &PyUnicode_Type, &u->kind, &owner) ||
+            !PyUnicode_FSConverter(u->path, &paths[i])) {
+            goto done;
+        }
+        u->is_archive = PyUnicode_CompareWithASCIIString(u->kind, "archive") == 0;
+        if (owner != Py_None) {
+            if (!PyArg_ParseTuple(owner, "LLL", &u->puid, &u->pgid, &u->pmode)) {
+                goto done;
+            }
+            u->has_owner = 1;
+        }
+    }
+    int failed = 0;
+    Py_BEGIN_ALLOW_THREADS
+    for (Py_ssize_t i = 0; i < n && !failed; i++) {
+        failed = walk_one(&us[i], PyBytes_AS_STRING(paths[i]), &lim, &s) < 0;
+    }
+    Py_END_ALLOW_THREADS
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (!(result = PyList_New(n))) {
+        goto done;
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *r = unit_result(&us[i], &lim);
+        if (!r) {
+            Py_CLEAR(result);
+            goto done;
+        }
+        PyList_SET_ITEM(result, i, r);
+    }
+done:
+    if (us) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            unit_free(&us[i]);
+        }
+    }
+    if (paths) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            Py_XDECREF(paths[i]);
+        }
+    }
+    free(us);
+    free(paths);
+    scratch_free(&s);
     return result;
 }
 
 static PyMethodDef walker_methods[] = {
-    {"walk", walker_walk, METH_VARARGS,
-     "walk(root_fd, is_archive, track_file_mtime, root_dev, root_ino, root_uid, root_gid, "
-     "root_perm, root_mtime_ns, root_mark, add_mark, too_deep_detail) -> tuple\n\n"
-     "The inner loop of walk.py's _walk_fd; see walk.py for the meaning of the result."},
+    {"walk_units", walker_walk_units, METH_VARARGS,
+     "walk_units(units, max_marks, max_depth, max_top) -> list\n\n"
+     "walk.py's walk_unit for each (path, kind, parent owner or None), without the GIL."},
     {NULL, NULL, 0, NULL},
 };
 
 static struct PyModuleDef walker_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "_walker",
-    .m_doc = "The compiled walker (see _walker.c); walk.py's _walk_fd is its reference.",
+    .m_doc = "The compiled walker (see _walker.c); walk.py's Python walker is its reference.",
     .m_size = -1,
     .m_methods = walker_methods,
 };

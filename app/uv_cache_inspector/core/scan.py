@@ -68,10 +68,12 @@ from uv_cache_inspector.core.refs import dangling_revisions, is_reference
 from uv_cache_inspector.core.walk import UnitResult, walk_unit
 from uv_cache_inspector.core.workers import (
     POOL_MIN_UNITS,
+    ThreadPool,
     Unit,
     WorkerPool,
     chunked,
     default_worker_count,
+    start_pool,
 )
 
 _HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
@@ -940,7 +942,7 @@ def scan(
     workers: int | None = None,
     link_style: str | None = None,
     read_pointers: bool = False,
-    pool: WorkerPool | None = None,
+    pool: WorkerPool | ThreadPool | None = None,
 ) -> Generator[Progress, None, Snapshot]:
     """Scan the cache at `root`. Yields Progress; returns the Snapshot.
 
@@ -986,7 +988,7 @@ def scan(
         yield Progress("scanning", 0, total_units, snap.total_bytes, "reading the cache")
         if s.workers > 1 and total_units >= POOL_MIN_UNITS and pool is None:
             try:
-                pool = WorkerPool(s.workers)
+                pool = start_pool(s.workers)
             except OSError:
                 pool = None
         elif pool is not None and (s.workers <= 1 or total_units < POOL_MIN_UNITS):
@@ -1059,7 +1061,7 @@ def scan(
 
 def _walk_units(
     s: _Scanner,
-    pool: WorkerPool | None,
+    pool: WorkerPool | ThreadPool | None,
     link_walk: _LinkWalk,
     thread: threading.Thread,
     bucket_set: BucketSet | Callable[[], BucketSet] | None,

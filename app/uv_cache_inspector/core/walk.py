@@ -36,7 +36,7 @@ _HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
 # The compiled walker (core/_walker.c), built by the project's build where a C compiler is found
 # (hatch_build.py); without it, or with UVCI_WALKER=python, the Python walker below runs. Both
 # give identical results (tests/core/test_walker_parity.py).
-_WALKER_API = 1  # must equal WALKER_API in _walker.c
+_WALKER_API = 2  # must equal WALKER_API in _walker.c
 WALKER_ENV = "UVCI_WALKER"
 _compiled: Any = None
 _compiled_missing = ""
@@ -168,30 +168,14 @@ class _Marks:
         parent: int,
         detail: str = "",
     ) -> int:
-        return self.add_raw(
-            rel, reason, st.st_uid, st.st_gid, st.st_mode, _alloc(st), parent, detail
-        )
-
-    def add_raw(
-        self,
-        rel: str,
-        reason: str,
-        uid: int,
-        gid: int,
-        st_mode: int,
-        alloc: int,
-        parent: int,
-        detail: str,
-    ) -> int:
-        """A mark from the fields of an lstat (the compiled walker calls this one)."""
         if len(self.items) >= MAX_MARKS:
             self.dropped += 1
             return parent
-        is_dir = (st_mode & _IFMT) == _IFDIR
-        self.items.append([rel, reason, uid, gid, st_mode & 0o7777, is_dir, detail])
+        is_dir = (st.st_mode & _IFMT) == _IFDIR
+        self.items.append([rel, reason, st.st_uid, st.st_gid, st.st_mode & 0o7777, is_dir, detail])
         self.parents.append(parent)
         self.files.append(0 if is_dir else 1)
-        self.bytes.append(0 if is_dir else alloc)
+        self.bytes.append(0 if is_dir else _alloc(st))
         return len(self.items) - 1
 
     def finish(self) -> list[tuple[str, str, int, int, int, bool, int, int, str]]:
@@ -233,6 +217,8 @@ def walk_unit(
     owner or mode differs from it is itself a mark. `compiled` picks the walker (default:
     `use_compiled()`); the result is the same either way.
     """
+    if use_compiled() if compiled is None else (compiled and compiled_available()):
+        return _walk_compiled([(path, kind, parent_owner)])[0]
     res = UnitResult(path, kind)
     try:
         st = os.lstat(path)
@@ -252,7 +238,7 @@ def walk_unit(
         st.st_dev,
     )
     res.bytes = _alloc(st)
-    res.max_mtime = st.st_mtime
+    res.max_mtime = st.st_mtime_ns / 1e9
     marks = _Marks()
     root_mark = -1
     if parent_owner is not None:
@@ -266,7 +252,7 @@ def walk_unit(
         res.is_dir = False
         if fmt == _IFREG:
             res.files = 1
-            res.max_atime = st.st_atime
+            res.max_atime = st.st_atime_ns / 1e9
             if st.st_nlink > 1:
                 res.linked_ino = array("Q", [st.st_ino]).tobytes()
                 res.linked_bytes = array("Q", [res.bytes]).tobytes()
@@ -278,12 +264,60 @@ def walk_unit(
         res.marks = marks.finish()
         return res
     if _USE_FD:
-        _walk_fd(path, st, res, marks, root_mark, use_compiled() if compiled is None else compiled)
+        _walk_fd(path, st, res, marks, root_mark)
     else:
         _walk_paths(path, res, marks, root_mark)
     res.marks = marks.finish()
     res.marks_dropped = marks.dropped
     return res
+
+
+def _walk_compiled(units: list[tuple[str, str, tuple[int, int, int] | None]]) -> list[UnitResult]:
+    """`walk_unit` of each unit by the compiled walker (core/_walker.c), which walks them all
+    without the GIL and hands back plain tuples."""
+    assert _compiled is not None
+    out = []
+    for fields, problems, devices in _compiled.walk_units(
+        units, MAX_MARKS, MAX_DEPTH, MAX_TOP_NAMES
+    ):
+        res = UnitResult(fields[0], fields[1])
+        (
+            _path,
+            _kind,
+            res.exists,
+            res.is_dir,
+            res.uid,
+            res.gid,
+            res.mode,
+            res.ino,
+            res.dev,
+            root_bytes,
+            below_bytes,
+            res.files,
+            res.dirs,
+            res.symlinks,
+            res.others,
+            max_atime_ns,
+            max_mtime_ns,
+            res.linked_ino,
+            res.linked_bytes,
+            res.shared_bytes,
+            res.top,
+            res.top_truncated,
+            dist_info,
+            res.marks,
+            res.marks_dropped,
+            res.vanished,
+        ) = fields
+        res.exists, res.is_dir = bool(res.exists), bool(res.is_dir)
+        res.bytes = root_bytes + below_bytes
+        res.max_atime = max_atime_ns / 1e9
+        res.max_mtime = max_mtime_ns / 1e9
+        res.dist_info = sorted(dist_info)
+        res.problems = problems
+        res.other_devices = devices
+        out.append(res)
+    return out
 
 
 def _err(exc: OSError) -> str:
@@ -296,10 +330,9 @@ def _walk_fd(
     res: UnitResult,
     marks: _Marks,
     root_mark: int,
-    compiled: bool,
 ) -> None:
-    """The fast POSIX walk: the unit root opened once (never through a symlink), everything
-    below reached from its descriptor, by the compiled walker or by the Python one."""
+    """The POSIX walk: the unit root opened once (never through a symlink), everything below
+    reached from its descriptor."""
     try:
         rootfd = os.open(path, _DIR_FLAGS | _NOFOLLOW)
     except FileNotFoundError:
@@ -309,64 +342,9 @@ def _walk_fd(
         marks.add("", "unreadable", root_st, root_mark, _err(exc))
         return
     try:
-        if compiled and _compiled is not None:
-            _walk_fd_compiled(rootfd, root_st, res, marks, root_mark)
-        else:
-            _walk_fd_python(rootfd, root_st, res, marks, root_mark)
+        _walk_fd_python(rootfd, root_st, res, marks, root_mark)
     finally:
         os.close(rootfd)
-
-
-def _walk_fd_compiled(
-    rootfd: int,
-    root_st: os.stat_result,
-    res: UnitResult,
-    marks: _Marks,
-    root_mark: int,
-) -> None:
-    """`_walk_fd_python`, entry for entry, in C (core/_walker.c)."""
-    assert _compiled is not None
-    (
-        blocks,
-        res.files,
-        res.dirs,
-        res.symlinks,
-        res.others,
-        vanished,
-        max_atime_ns,
-        max_mtime_ns,
-        res.top,
-        res.top_truncated,
-        dist_info_dirs,
-        res.linked_ino,
-        res.linked_bytes,
-        res.shared_bytes,
-        problems,
-        res.other_devices,
-        counts,
-    ) = _compiled.walk(
-        rootfd,
-        res.kind == "archive",
-        res.kind != "archive",
-        root_st.st_dev,
-        root_st.st_ino,
-        root_st.st_uid,
-        root_st.st_gid,
-        root_st.st_mode & 0o7777,
-        root_st.st_mtime_ns,
-        root_mark,
-        marks.add_raw,
-        f"deeper than {MAX_DEPTH}",
-    )
-    for i, nfiles, nbytes in counts:
-        marks.files[i] += nfiles
-        marks.bytes[i] += nbytes
-    res.problems.extend(problems)
-    res.bytes += blocks * 512
-    res.vanished += vanished
-    res.max_atime = max_atime_ns / 1e9
-    res.max_mtime = max_mtime_ns / 1e9
-    res.dist_info = sorted(dist_info_dirs.items())
 
 
 def _walk_fd_python(
@@ -606,8 +584,12 @@ def _is_junction(entry: os.DirEntry[str]) -> bool:
     return bool(is_junction()) if is_junction is not None else False
 
 
-def walk_many(units: list[tuple[str, str, tuple[int, int, int] | None]]) -> list[UnitResult]:
-    return [walk_unit(p, k, o) for p, k, o in units]
+def walk_many(
+    units: list[tuple[str, str, tuple[int, int, int] | None]], *, compiled: bool | None = None
+) -> list[UnitResult]:
+    if use_compiled() if compiled is None else (compiled and compiled_available()):
+        return _walk_compiled(units)
+    return [walk_unit(p, k, o, compiled=False) for p, k, o in units]
 
 
 WORKER_FLAG = "--uvci-walk-worker"
