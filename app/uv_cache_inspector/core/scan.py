@@ -3,7 +3,8 @@
 The work splits in two and runs concurrently:
 
 - *units* (each archive in archive-v0, each temporary directory, each first-level part of the
-  buckets without links) go to a pool of walker processes (`core.workers`, `core.walk`);
+  buckets without links) go to a pool of walkers (`core.workers`, `core.walk`): threads running
+  the compiled walker, or processes running the Python one;
 - the *link buckets* (wheels, sdists, environments) are walked by a thread here, reading every
   link as uv's prune does (uv-cache-format §6, "Archive garbage collection").
 

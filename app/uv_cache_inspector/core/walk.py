@@ -4,7 +4,13 @@ Speed matters here (the scan is benchmarked against `uv cache size`, uv-cache-fo
 inner loop stats each entry once through a directory file descriptor (`fstatat`, one path
 component for the kernel to resolve), keeps sums instead of per-file objects, and stores the
 inode numbers of hard-linked files in flat `array('Q')` buffers, so memory grows with the number
-of units, not files. Spawned worker processes import only this module (see `worker_main`).
+of units, not files.
+
+Two walkers give the same results (tests/core/test_walker_parity.py): the compiled one
+(core/_walker.c, built where a C compiler was found at install time), which walks whole lists of
+units without the GIL, so the scan runs it in threads; and the Python one below, the reference,
+the fallback, and the only one on Windows, which the scan runs in spawned worker processes that
+import only this module (see `worker_main`).
 
 Ownership and permissions are recorded as *marks* at the points where they change (a directory
 whose owner, group or mode differs from its parent's, a file whose owner differs from its
