@@ -279,7 +279,16 @@ class ProgressLine:
 
 
 def drive(gen: Generator[Any, None, T], progress: ProgressLine | None = None) -> T:
-    """Run a core generator to the end, showing its Progress; Ctrl+C cancels cleanly."""
+    """Run a core generator to the end, showing its Progress; Ctrl+C cancels cleanly.
+
+    Without cyclic garbage collection meanwhile, as the app's inspections run (main_window.py:
+    the scan and the diagnosis make no reference cycles): collections set off by the scan's
+    allocations walked everything built so far, 35 ms of a 0.6 s scan on 309k files. What is
+    built then lives until the command ends, so it is frozen out of later collections."""
+    import gc
+
+    collecting = gc.isenabled()
+    gc.disable()
     try:
         while True:
             try:
@@ -292,6 +301,9 @@ def drive(gen: Generator[Any, None, T], progress: ProgressLine | None = None) ->
         gen.close()
         raise CancelledError("interrupted") from None
     finally:
+        if collecting:
+            gc.freeze()
+            gc.enable()
         if progress is not None:
             progress.clear()
 

@@ -78,6 +78,20 @@ for root in sys.argv[1:]:
         out["devices"] += len(a.other_devices)
         out["linked"] += len(a.linked_ino) // 8
         out["dist_info"] += len(a.dist_info)
+def listed(path, compiled):
+    try:
+        return walk.list_dir(path, compiled=compiled)
+    except OSError as exc:
+        return ("error", type(exc).__name__, exc.errno)
+
+out["dirs"] = 0
+for root in sys.argv[1:]:
+    for dirpath, dirnames, _files in os.walk(root):
+        for d in [dirpath, *(os.path.join(dirpath, n) for n in dirnames)]:
+            a, b = listed(d, False), listed(d, True)
+            out["dirs"] += 1
+            if a != b:
+                out["diffs"].append([d, "list_dir", "", repr(a)[:300], repr(b)[:300]])
 out["reasons"] = sorted(reasons)
 print(json.dumps(out))
 """
@@ -115,7 +129,7 @@ def test_the_compiled_walker_is_built_and_runs():
 def test_same_results_on_the_session_cache(template_cache):
     """uv's own cache, with hard links into two live venvs and a cached environment."""
     out = parity(template_cache)
-    assert out["linked"] and out["dist_info"]
+    assert out["linked"] and out["dist_info"] and out["dirs"]
 
 
 @pytest.mark.parametrize("release", [*fixtures.RELEASES, "windows-shaped"])
@@ -163,6 +177,20 @@ def _hostile(cache: Path) -> None:
     tmp.mkdir()
     (tmp / "old").write_bytes(b"t")
     os.utime(tmp / "old", ns=(1_000_000_123, 2_000_000_456))
+    # The link buckets, which the scan lists with list_dir: odd entries of every kind.
+    wheels = next(p for p in cache.iterdir() if p.name.startswith("wheels-v"))
+    odd = wheels / "odd"
+    odd.mkdir()
+    os.mkfifo(odd / "fifo")
+    (odd / "dangling").symlink_to("../../archive-v0/not-there")
+    (odd / "long").symlink_to("x" * 4000)
+    os.symlink(b"caf\xe9", os.fsencode(str(odd)) + b"/\xff-link")
+    (odd / "owned").write_bytes(b"o")
+    os.chown(odd / "owned", 1234, 1234)
+    os.lchown(odd / "dangling", 1234, 1234)
+    (odd / "sub").mkdir(mode=0o700)
+    (odd / ".tmpInBucket").mkdir()
+    os.link(odd / "owned", odd / "owned-again")
 
 
 def test_same_results_on_a_hostile_tree_with_a_loop_and_a_mount(template_cache, world_tmp):
@@ -204,10 +232,43 @@ def test_same_results_as_the_user_with_unreadable_folders(nobody_cache, unprivil
     (locked / "f").write_bytes(b"x")
     os.chown(locked, 65534, 65534)
     locked.chmod(0o000)
+    wheels = next(p for p in nobody_cache.iterdir() if p.name.startswith("wheels-v"))
+    dirs = [p for p in wheels.rglob("*") if p.is_dir() and not p.is_symlink()]
+    leaves = sorted(p for p in dirs if not any(d.parent == p for d in dirs))
+    shut, search_only = leaves[0], leaves[-1]
+    os.chown(shut, 0, 0)
+    shut.chmod(0o700)  # a link-bucket folder the user cannot list
+    os.chown(search_only, 0, 0)
+    search_only.chmod(0o744)  # listed, but its entries cannot be lstat-ed
     proc = unprivileged.run([unprivileged.python, "-c", PARITY, str(nobody_cache)])
     assert proc.returncode == 0, proc.stderr
     out = _check(json.loads(proc.stdout))
     assert "unreadable" in out["reasons"], out
+    whole = unprivileged.run([unprivileged.python, "-c", WHOLE_SCANS, str(nobody_cache)])
+    assert whole.returncode == 0, whole.stderr
+    assert whole.stdout.strip() == "same", whole.stdout[-3000:]
+
+
+# As the user: the whole snapshot with each walker (the link walk's list_dir included).
+WHOLE_SCANS = r"""
+import dataclasses, os, sys, time
+from uv_cache_inspector.core import walk
+from uv_cache_inspector.core.layout import buckets_for
+from uv_cache_inspector.core.scan import run_scan
+time.time = lambda: 2_000_000_000.0
+docs = []
+for walker in ("python", "compiled"):
+    os.environ[walk.WALKER_ENV] = walker
+    snap = run_scan(sys.argv[1], bucket_set=buckets_for((0, 13, 9)), workers=2)
+    doc = dataclasses.asdict(dataclasses.replace(snap, duration=0.0))
+    docs.append({k: sorted(map(repr, v)) if isinstance(v, list) else v for k, v in doc.items()})
+if docs[0] == docs[1]:
+    print("same")
+else:
+    for k in docs[0]:
+        if docs[0][k] != docs[1][k]:
+            print(k, docs[0][k], docs[1][k])
+"""
 
 
 # Random trees: names (not UTF-8 too), nesting, modes, owners, links, FIFOs, hard links.

@@ -32,7 +32,7 @@
 
 /* Bumped whenever the interface or the meaning of a result changes: walk.py refuses a module
  * built from other sources (a stale in-place build) and falls back to Python. */
-#define WALKER_API 2
+#define WALKER_API 3
 
 #ifndef O_CLOEXEC
 #define O_CLOEXEC 0
@@ -257,6 +257,7 @@ find_dist(unit_t *u, const char *rel, size_t len)
 typedef struct {
     size_t name_off, name_len; /* in the listing's own name buffer */
     int err;                   /* errno of fstatat; 0: `st` is valid */
+    int d_type;                /* from the directory listing (DT_UNKNOWN: not known) */
     struct stat st;
 } entry_t;
 
@@ -280,8 +281,12 @@ struct dirent64_raw {
 };
 #endif
 
+#ifndef DT_UNKNOWN
+#define DT_UNKNOWN 0
+#endif
+
 static int
-listing_add(listing_t *l, int dfd, const char *name)
+listing_add(listing_t *l, int dfd, const char *name, int d_type)
 {
     if (name[0] == '.' && (name[1] == 0 || (name[1] == '.' && name[2] == 0))) {
         return 0;
@@ -296,6 +301,7 @@ listing_add(listing_t *l, int dfd, const char *name)
         return -1;
     }
     e->name_len = len;
+    e->d_type = d_type;
     e->err = fstatat(dfd, name, &e->st, AT_SYMLINK_NOFOLLOW) == 0 ? 0 : errno;
     l->n++;
     return 0;
@@ -327,7 +333,7 @@ list_dir(int dfd, listing_t *l)
         for (long pos = 0; pos < got;) {
             struct dirent64_raw *d = (struct dirent64_raw *)(l->buf + pos);
             pos += d->d_reclen;
-            if (listing_add(l, dfd, d->d_name) < 0) {
+            if (listing_add(l, dfd, d->d_name, d->d_type) < 0) {
                 return -1;
             }
         }
@@ -349,7 +355,14 @@ list_dir(int dfd, listing_t *l)
             l->err = errno;
             break;
         }
-        if (listing_add(l, dirfd(d), de->d_name) < 0) {
+#ifdef _DIRENT_HAVE_D_TYPE
+        int d_type = de->d_type;
+#elif defined(DT_DIR)
+        int d_type = de->d_type;
+#else
+        int d_type = DT_UNKNOWN;
+#endif
+        if (listing_add(l, dirfd(d), de->d_name, d_type) < 0) {
             closedir(d);
             return -1;
         }
@@ -1032,7 +1045,172 @@ done:
     return result;
 }
 
+/* ---- one directory of a link bucket --------------------------------------------------------- */
+
+/* What os.DirEntry says of the entry's kind: the listing's d_type, else its lstat. */
+static const char *
+entry_kind(const entry_t *e)
+{
+#ifdef DT_LNK
+    if (e->d_type == DT_LNK) {
+        return "link";
+    }
+    if (e->d_type == DT_DIR) {
+        return "dir";
+    }
+    if (e->d_type != DT_UNKNOWN) {
+        return "file";
+    }
+#endif
+    if (e->err) {
+        return "file";
+    }
+    return S_ISLNK(e->st.st_mode) ? "link" : S_ISDIR(e->st.st_mode) ? "dir" : "file";
+}
+
+/* readlinkat into a growing buffer; the target's length, or -1 (errno set). */
+static ssize_t
+read_link(int dfd, const char *name, char **buf, size_t *cap)
+{
+    for (;;) {
+        if (*cap == 0 || !*buf) {
+            *cap = 4096;
+            if (!(*buf = malloc(*cap))) {
+                errno = ENOMEM;
+                return -1;
+            }
+        }
+        ssize_t n = readlinkat(dfd, name, *buf, *cap);
+        if (n < 0 || (size_t)n < *cap) {
+            return n;
+        }
+        char *nb = realloc(*buf, *cap * 2);
+        if (!nb) {
+            errno = ENOMEM;
+            return -1;
+        }
+        *buf = nb;
+        *cap *= 2;
+    }
+}
+
+/* list_dir(path) -> [(name, kind, mode, ino, nlink, uid, gid, size, blocks, stat errno,
+ * link target or None, readlink errno)]: walk.py's _list_dir_python, without the GIL. */
+static PyObject *
+walker_list_dir(PyObject *self, PyObject *arg)
+{
+    (void)self;
+    PyObject *path_bytes;
+    if (!PyUnicode_FSConverter(arg, &path_bytes)) {
+        return NULL;
+    }
+    const char *path = PyBytes_AS_STRING(path_bytes);
+    listing_t l;
+    memset(&l, 0, sizeof(l));
+    arena_t targets = {0};
+    size_t *target_off = NULL, *target_len = NULL;
+    int *link_err = NULL;
+    char *buf = NULL;
+    size_t bufcap = 0;
+    int err = 0, oom = 0;
+    PyObject *out = NULL;
+    Py_BEGIN_ALLOW_THREADS
+    int fd = open(path, DIR_FLAGS);
+    if (fd < 0) {
+        err = errno;
+    }
+    else {
+        if (list_dir(fd, &l) < 0) {
+            oom = 1;
+        }
+        else if (l.err) {
+            err = l.err; /* a listing that fails half way is a directory that cannot be read */
+        }
+        else if (l.n) {
+            target_off = calloc(l.n, sizeof(size_t));
+            target_len = calloc(l.n, sizeof(size_t));
+            link_err = calloc(l.n, sizeof(int));
+            oom = !target_off || !target_len || !link_err;
+            for (size_t i = 0; i < l.n && !oom; i++) {
+                entry_t *e = &l.items[i];
+                target_off[i] = (size_t)-1;
+                if (e->err || !S_ISLNK(e->st.st_mode)) {
+                    continue;
+                }
+                ssize_t n = read_link(fd, l.names.v + e->name_off, &buf, &bufcap);
+                if (n < 0) {
+                    link_err[i] = errno;
+                    oom = errno == ENOMEM;
+                    continue;
+                }
+                target_off[i] = arena_put(&targets, buf, (size_t)n);
+                target_len[i] = (size_t)n;
+                oom = target_off[i] == (size_t)-1;
+            }
+        }
+        close(fd);
+    }
+    Py_END_ALLOW_THREADS
+    if (oom) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (err) {
+        errno = err;
+        PyErr_SetFromErrnoWithFilenameObject(PyExc_OSError, arg);
+        goto done;
+    }
+    if (!(out = PyList_New((Py_ssize_t)l.n))) {
+        goto done;
+    }
+    for (size_t i = 0; i < l.n; i++) {
+        entry_t *e = &l.items[i];
+        const struct stat *st = &e->st;
+        PyObject *name = decode(l.names.v + e->name_off, e->name_len);
+        PyObject *target = Py_None;
+        Py_INCREF(Py_None);
+        if (target_off && target_off[i] != (size_t)-1) {
+            Py_DECREF(Py_None);
+            target = decode(targets.v + target_off[i], target_len[i]);
+        }
+        int ok = !e->err;
+        PyObject *t = (name && target)
+                          ? Py_BuildValue("(NsKKKllLLiNi)", name, entry_kind(e),
+                                          (unsigned long long)(ok ? st->st_mode : 0),
+                                          (unsigned long long)(ok ? st->st_ino : 0),
+                                          (unsigned long long)(ok ? st->st_nlink : 0),
+                                          (long)(ok ? st->st_uid : 0), (long)(ok ? st->st_gid : 0),
+                                          (long long)(ok ? st->st_size : 0),
+                                          (long long)(ok ? st->st_blocks : 0), e->err, target,
+                                          link_err ? link_err[i] : 0)
+                          : NULL;
+        if (!t) {
+            if (!name || !target) {
+                Py_XDECREF(name);
+                Py_XDECREF(target);
+            }
+            Py_CLEAR(out);
+            goto done;
+        }
+        PyList_SET_ITEM(out, (Py_ssize_t)i, t);
+    }
+done:
+    Py_DECREF(path_bytes);
+    free(l.items);
+    free(l.names.v);
+    free(l.buf);
+    free(targets.v);
+    free(target_off);
+    free(target_len);
+    free(link_err);
+    free(buf);
+    return out;
+}
+
 static PyMethodDef walker_methods[] = {
+    {"list_dir", walker_list_dir, METH_O,
+     "list_dir(path) -> list\n\n"
+     "walk.py's _list_dir_python: one directory's entries, lstat-ed, links read."},
     {"walk_units", walker_walk_units, METH_VARARGS,
      "walk_units(units, max_marks, max_depth, max_top) -> list\n\n"
      "walk.py's walk_unit for each (path, kind, parent owner or None), without the GIL."},

@@ -36,3 +36,6 @@ def walk(
     list[int],  # other devices
     list[tuple[int, int, int]],  # (mark index, files, bytes) to add
 ]: ...
+def list_dir(
+    path: str, /
+) -> list[tuple[str, str, int, int, int, int, int, int, int, int, str | None, int]]: ...

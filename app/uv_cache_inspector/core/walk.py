@@ -42,7 +42,7 @@ _HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
 # The compiled walker (core/_walker.c), built by the project's build where a C compiler is found
 # (hatch_build.py); without it, or with UVCI_WALKER=python, the Python walker below runs. Both
 # give identical results (tests/core/test_walker_parity.py).
-_WALKER_API = 2  # must equal WALKER_API in _walker.c
+_WALKER_API = 3  # must equal WALKER_API in _walker.c
 WALKER_ENV = "UVCI_WALKER"
 _compiled: Any = None
 _compiled_missing = ""
@@ -324,6 +324,73 @@ def _walk_compiled(units: list[tuple[str, str, tuple[int, int, int] | None]]) ->
         res.other_devices = devices
         out.append(res)
     return out
+
+
+# One entry of a directory as `list_dir` gives it: (name, kind as os.DirEntry tells it ("link",
+# "dir", "file"), st_mode, st_ino, st_nlink, st_uid, st_gid, st_size, st_blocks, errno of its
+# lstat (0: the fields are valid), a link's target (None: not a link, or unreadable), errno of
+# reading the link).
+Listed = tuple[str, str, int, int, int, int, int, int, int, int, "str | None", int]
+
+
+def list_dir(path: str, *, compiled: bool | None = None) -> list[Listed]:
+    """The entries of the directory `path` (not followed if it is a link), each lstat-ed once,
+    links read; OSError for the directory itself. The scan's link walk lists with it."""
+    if use_compiled() if compiled is None else (compiled and compiled_available()):
+        assert _compiled is not None
+        return _compiled.list_dir(path)  # type: ignore[no-any-return]
+    return _list_dir_python(path)
+
+
+def _list_dir_python(path: str) -> list[Listed]:
+    """`list_dir` in Python: the reference of the compiled one, and its fallback."""
+    dfd = os.open(path, _DIR_FLAGS | _NOFOLLOW) if _USE_FD else None
+    try:
+        with os.scandir(path if dfd is None else dfd) as it:
+            entries = list(it)
+        out: list[Listed] = []
+        for e in entries:
+            try:
+                kind = (
+                    "link"
+                    if e.is_symlink()
+                    else "dir"
+                    if e.is_dir(follow_symlinks=False)
+                    else "file"
+                )
+            except OSError:  # its type unknown to the listing, and it cannot be lstat-ed
+                kind = "file"
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError as exc:
+                out.append((e.name, kind, 0, 0, 0, 0, 0, 0, 0, exc.errno or 5, None, 0))
+                continue
+            target, link_err = None, 0
+            if (st.st_mode & _IFMT) == _IFLNK:
+                try:
+                    target = os.readlink(e.path if dfd is None else e.name, dir_fd=dfd)
+                except OSError as exc:
+                    link_err = exc.errno or 5
+            out.append(
+                (
+                    e.name,
+                    kind,
+                    st.st_mode,
+                    st.st_ino,
+                    st.st_nlink,
+                    st.st_uid,
+                    st.st_gid,
+                    st.st_size,
+                    getattr(st, "st_blocks", 0),
+                    0,
+                    target,
+                    link_err,
+                )
+            )
+        return out
+    finally:
+        if dfd is not None:
+            os.close(dfd)
 
 
 def _err(exc: OSError) -> str:
