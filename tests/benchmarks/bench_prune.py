@@ -1,13 +1,18 @@
 """Prune throughput against `uv cache prune`, on identical copies of one real cache.
 
     uv run python tests/benchmarks/bench_prune.py [--packages 1000] [--files 100] [--rounds 3]
+    uv run python tests/benchmarks/bench_prune.py --tmp 10000 [--rounds 3]
 
 The cache: real uv installs `--packages` generated packages; then the index serves a rebuilt wheel
 (same name and version, other bytes, as after a re-upload) and uv reinstalls all of them with
 `--refresh`: every first archive is left unreferenced (what `uv cache prune` exists for).
-Each round copies it twice (`cp -a`), then times `uv cache prune` on one copy and
+With `--tmp N`, the cache is a small one real uv wrote (100 packages of 10 files) plus N orphaned
+`.tmpXXXXXX` folders at its root, each holding an unpacked wheel copied from one of its archives
+(what uv leaves behind when it is killed while unpacking).
+Each round copies the cache twice (`cp -a`), then runs `uv cache prune` on one copy and
 `uvci prune --yes` on the other (alternating which goes first), and checks that both leave the
-same tree. Reports files removed per second and the ratio.
+same tree. Reports wall time (median, min, max), CPU, files removed per second, and the ratio
+uvci / uv round by round.
 """
 
 from __future__ import annotations
@@ -17,10 +22,21 @@ import os
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
-from common import VENV_BIN, WORK, count_files, median, save, uv_binary
+from common import (
+    VENV_BIN,
+    WORK,
+    Run,
+    build_cache,
+    compile_bytecode,
+    count_files,
+    pair_ratios,
+    run,
+    save,
+    spread,
+    uv_binary,
+)
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -58,6 +74,34 @@ def prunable(packages: int, files: int) -> Path:
     return target
 
 
+def orphaned_tmp(count: int) -> Path:
+    """A small real cache plus `count` orphaned `.tmp*` folders at its root (made once)."""
+    import random
+    import string
+
+    target = WORK / f"tmp-{count}" / "cache"
+    done = target.parent / "complete"
+    if done.exists():
+        return target
+    shutil.rmtree(target.parent, ignore_errors=True)
+    target.parent.mkdir(parents=True)
+    subprocess.run(["cp", "-a", str(build_cache(100, 10)), str(target)], check=True)
+    archives = sorted((target / "archive-v0").iterdir())
+    rnd = random.Random(count)
+    made: set[str] = set()
+    while len(made) < count:
+        name = ".tmp" + "".join(rnd.choice(string.ascii_letters + string.digits) for _ in range(6))
+        if name not in made:
+            shutil.copytree(archives[len(made) % len(archives)], target / name, symlinks=True)
+            made.add(name)
+    done.write_text("ok\n")
+    return target
+
+
+def root_tmp(root: Path) -> list[str]:
+    return [n for n in os.listdir(root) if n.startswith(".tmp")]
+
+
 def names(root: Path) -> set[str]:
     out = set()
     for dirpath, dirnames, filenames in os.walk(root):
@@ -71,12 +115,15 @@ def main() -> None:
     ap.add_argument("--packages", type=int, default=1000)
     ap.add_argument("--files", type=int, default=100)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--tmp", type=int, default=0, help="orphaned .tmp folders instead")
     args = ap.parse_args()
-    source = prunable(args.packages, args.files)
+    source = orphaned_tmp(args.tmp) if args.tmp else prunable(args.packages, args.files)
     before = count_files(source)
+    compile_bytecode()
     scratch = WORK / "prune-copies"
+    env = {**os.environ, "UVCI_JOURNAL_DIR": str(scratch / "journal")}
     uv = uv_binary()
-    times: dict[str, list[float]] = {"uv cache prune": [], "uvci prune --yes": []}
+    runs: dict[str, list[Run]] = {"uv cache prune": [], "uvci prune --yes": []}
     removed = 0
     for r in range(args.rounds):
         shutil.rmtree(scratch, ignore_errors=True)
@@ -85,39 +132,47 @@ def main() -> None:
         for c in (a, b):
             subprocess.run(["cp", "-a", str(source), str(c)], check=True)
         subprocess.run(["sync"], check=True)
-        runs = [
+        order = [
             ("uv cache prune", [uv, "cache", "prune", "--cache-dir", str(a)]),
             ("uvci prune --yes", [str(VENV_BIN / "uvci"), "prune", "--yes", "--cache-dir", str(b)]),
         ]
         if r % 2:
-            runs.reverse()
-        for label, cmd in runs:
-            t = time.perf_counter()
-            subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-            times[label].append(time.perf_counter() - t)
+            order.reverse()
+        for label, cmd in order:
+            runs[label].append(run(cmd, env))
         left_uv, left_uvci = names(a), names(b)
         if left_uv != left_uvci:
             diff = sorted(left_uv ^ left_uvci)[:10]
             raise SystemExit(f"the trees differ after pruning: {diff}")
+        if root_tmp(a) or root_tmp(b):
+            raise SystemExit(f"root .tmp folders left: {root_tmp(a)[:3]} {root_tmp(b)[:3]}")
         removed = before - count_files(a)
         if not removed:
-            raise SystemExit("nothing was pruned: the cache has no unreferenced archives")
+            raise SystemExit("nothing was pruned: the cache has nothing to remove")
     shutil.rmtree(scratch, ignore_errors=True)
-    med = {k: median(v) for k, v in times.items()}
-    rate = {k: removed / v for k, v in med.items()}
-    ratio = med["uvci prune --yes"] / med["uv cache prune"]
-    print(f"cache: {source} ({before:,} files; prune removes {removed:,})")
-    for k, v in med.items():
-        print(f"  {k:18} median {v:.2f} s  ({rate[k]:,.0f} files/s; runs {times[k]})")
-    print(f"  ratio uvci / uv: {ratio:.2f}; the trees left are identical")
+    wall = {k: spread([x.wall for x in v]) for k, v in runs.items()}
+    cpu = {k: spread([x.cpu for x in v]) for k, v in runs.items()}
+    ratio = spread(pair_ratios(runs["uvci prune --yes"], runs["uv cache prune"]))
+    what = f"{args.tmp} orphaned .tmp folders" if args.tmp else "unreferenced archives"
+    print(f"cache: {source} ({before:,} files; {what}; prune removes {removed:,})")
+    for k, v in wall.items():
+        print(
+            f"  {k:18} wall {v['median']:.2f} s ({v['min']:.2f}-{v['max']:.2f}), "
+            f"cpu {cpu[k]['median']:.2f} s ({removed / v['median']:,.0f} files/s)"
+        )
+    print(
+        f"  uvci / uv, round by round: {ratio['median']:.2f} ({ratio['min']:.2f}-{ratio['max']:.2f})"
+        "; the trees left are identical"
+    )
+    name = f"prune-tmp-{args.tmp}" if args.tmp else f"prune-{args.packages}x{args.files}"
     path = save(
-        f"prune-{args.packages}x{args.files}",
+        name,
         {
             "cache_files": before,
             "files_removed": removed,
-            "median_seconds": med,
-            "files_per_second": rate,
-            "runs": times,
+            "wall_seconds": wall,
+            "cpu_seconds": cpu,
+            "runs_wall": {k: [x.wall for x in v] for k, v in runs.items()},
             "ratio_uvci_over_uv": ratio,
         },
     )

@@ -1,35 +1,44 @@
 """Scan speed against `uv cache size`, `du -s` and the Python peer `uv-cache-warden report`, on
 the same real cache, in the same run.
 
-    uv run python tests/benchmarks/bench_scan.py [--packages 3000] [--files 100] [--rounds 7]
-                                                 [--no-peer]
+    uv run python tests/benchmarks/bench_scan.py [--packages 3000] [--files 100] [--rounds 9]
+                                                 [--no-peer] [--walker compiled|python]
 
 Times `uvci scan --json` (the whole command, interpreter start included: a per-package report
 with sizes, owners and references), `uv cache size`, `du -s` and `uv-cache-warden report --json
---all` (its per-package report; installed from PyPI into tests/benchmarks/.work/peers)
-alternately on a warm cache, prints the medians and the ratios, peak memory of the uvci process
-tree (main process plus scan workers), and checks that the totals agree.
+--all` (its per-package report; installed from PyPI into tests/benchmarks/.work/peers) in turn,
+round after round, on a warm cache. Each run's wall time, user and system CPU and peak memory
+come from the kernel's accounting of that process (wait4). Prints medians with min and max, and
+the ratio uvci / uv round by round (the two ran next to each other) as median, min and max; checks
+that the totals agree. `--walker python` times the fallback walker (UVCI_WALKER=python).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 
 from common import (
     VENV_BIN,
-    alternate,
+    Run,
     build_cache,
+    compile_bytecode,
     count_files,
-    median,
+    pair_ratios,
     peer,
+    run,
     save,
-    timed,
+    spread,
     uv_binary,
+    walker_line,
 )
 
+UVCI = "uvci scan --json"
+UV = "uv cache size"
+DU = "du -s"
 WARDEN = "uv-cache-warden report"
 
 
@@ -37,90 +46,92 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--packages", type=int, default=3000)
     ap.add_argument("--files", type=int, default=100, help="files per package")
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--rounds", type=int, default=9)
     ap.add_argument("--no-peer", action="store_true", help="skip uv-cache-warden")
     ap.add_argument("--peer-rounds", type=int, default=3)
+    ap.add_argument("--walker", choices=["compiled", "python"], default="compiled")
     args = ap.parse_args()
 
     cache = build_cache(args.packages, args.files)
     nfiles = count_files(cache)
+    compile_bytecode()
+    env = {**os.environ, "UVCI_WALKER": args.walker}
     uv = uv_binary()
-    uvci = [str(VENV_BIN / "uvci"), "scan", "--json", "--cache-dir", str(cache)]
-    uv_size = [uv, "cache", "size", "--cache-dir", str(cache), "--preview-features", "cache-size"]
-    du = [shutil.which("du") or "du", "-s", "--block-size=1", str(cache)]
-
-    peaks: list[tuple[int, int]] = []
-    totals: dict[str, int] = {}
-
-    def run_uvci() -> float:
-        t, _, out = timed(uvci)
-        totals["uvci"] = json.loads(out)["total_bytes"]
-        return t
-
-    def run_uv() -> float:
-        t, _, out = timed(uv_size)
-        totals["uv"] = int(out.strip().splitlines()[-1])
-        return t
-
-    def run_du() -> float:
-        t, _, out = timed(du)
-        totals["du"] = int(out.split()[0])
-        return t
-
-    times = alternate(
-        {"uvci scan --json": run_uvci, "uv cache size": run_uv, "du -s": run_du}, args.rounds
-    )
+    commands = {
+        UVCI: [str(VENV_BIN / "uvci"), "scan", "--json", "--cache-dir", str(cache)],
+        UV: [uv, "cache", "size", "--cache-dir", str(cache), "--preview-features", "cache-size"],
+        DU: [shutil.which("du") or "du", "-s", "--block-size=1", str(cache)],
+    }
+    totals = {
+        UVCI: lambda out: json.loads(out)["total_bytes"],
+        UV: lambda out: int(out.strip().splitlines()[-1]),
+        DU: lambda out: int(out.split()[0]),
+        WARDEN: lambda out: json.loads(out)["total"]["disk_bytes"],
+    }
     if not args.no_peer:
         warden = peer("uv-cache-warden", "1.1.0", "uv-cache-warden")
-        warden_cmd = [warden, "report", "--json", "--all", "--cache-dir", str(cache), "--uv", uv]
-
-        def run_warden() -> float:
-            t, _, out = timed(warden_cmd)
-            totals["uv-cache-warden"] = json.loads(out)["total"]["disk_bytes"]
-            return t
-
-        # Fewer rounds (it is slow), alternating with uvci again so both see the same cache state.
-        more = alternate({"uvci scan --json": run_uvci, WARDEN: run_warden}, args.peer_rounds)
-        times[WARDEN] = more[WARDEN]
-    # Memory is sampled in separate runs: the sampler polls the process tree every few
-    # milliseconds and would steal CPU from the timed runs on a small machine.
-    for _ in range(3):
-        _, mem, _ = timed(uvci, measure_memory=True)
-        assert mem is not None
-        peaks.append((mem.peak_total, mem.peak_main))
-    med = {k: median(v) for k, v in times.items()}
-    ratio_uv = med["uvci scan --json"] / med["uv cache size"]
-    ratio_du = med["uvci scan --json"] / med["du -s"]
-    ratio_peer = med[WARDEN] / med["uvci scan --json"] if WARDEN in med else None
-    peak_total = max(p[0] for p in peaks)
-    peak_main = max(p[1] for p in peaks)
-    print(f"cache: {cache} ({nfiles:,} files)")
-    for k, v in med.items():
-        print(f"  {k:18} median {v:.3f} s  (runs: {', '.join(f'{x:.3f}' for x in times[k])})")
-    print(f"  ratio uvci / uv cache size: {ratio_uv:.2f}")
-    print(f"  ratio uvci / du -s:         {ratio_du:.2f}")
-    if ratio_peer is not None:
-        print(f"  uv-cache-warden report takes {ratio_peer:.1f}x as long as uvci scan")
+        commands[WARDEN] = [warden, "report", "--json", "--all", "--cache-dir", str(cache)]
+        commands[WARDEN] += ["--uv", uv]
+    seen: dict[str, int] = {}
+    runs: dict[str, list[Run]] = {k: [] for k in commands}
+    for name, cmd in commands.items():  # warm-up: the page cache, the peers' venvs
+        seen[name] = totals[name](run(cmd, env).out)
+    for r in range(args.rounds):
+        order = [UVCI, UV, DU] if r % 2 == 0 else [DU, UV, UVCI]
+        if WARDEN in commands and r < args.peer_rounds:
+            order.append(WARDEN)
+        for name in order:
+            one = run(commands[name], env)
+            seen[name] = totals[name](one.out)
+            runs[name].append(one)
+    walker = walker_line() if args.walker == "compiled" else f"UVCI_WALKER={args.walker}"
+    print(f"cache: {cache} ({nfiles:,} files); {walker}")
+    report: dict[str, object] = {}
+    for name, rs in runs.items():
+        if not rs:
+            continue
+        wall, cpu = spread([x.wall for x in rs]), spread([x.cpu for x in rs])
+        peak = max(x.peak_rss for x in rs)
+        print(
+            f"  {name:22} wall {wall['median']:.3f} s ({wall['min']:.3f}-{wall['max']:.3f}); "
+            f"cpu {cpu['median']:.3f} s; user {spread([x.user for x in rs])['median']:.3f}, "
+            f"sys {spread([x.sys for x in rs])['median']:.3f}; peak {peak / 2**20:.0f} MiB"
+        )
+        report[name] = {
+            "wall": wall,
+            "user": spread([x.user for x in rs]),
+            "sys": spread([x.sys for x in rs]),
+            "peak_rss_bytes": peak,
+            "runs_wall": [x.wall for x in rs],
+        }
+    ratio_uv = spread(pair_ratios(runs[UVCI], runs[UV]))
+    ratio_cpu = spread(pair_ratios(runs[UVCI], runs[UV], "cpu"))
+    ratio_du = spread(pair_ratios(runs[UVCI], runs[DU]))
     print(
-        f"  peak memory uvci: {peak_total / 2**20:.0f} MiB for the process tree, "
-        f"{peak_main / 2**20:.0f} MiB main process"
+        f"  uvci / uv cache size, round by round: wall {ratio_uv['median']:.2f} "
+        f"({ratio_uv['min']:.2f}-{ratio_uv['max']:.2f}), cpu {ratio_cpu['median']:.2f}"
     )
-    print(f"  totals: {totals}")
-    if totals["uvci"] != totals["uv"]:
+    print(f"  uvci / du -s: wall {ratio_du['median']:.2f}")
+    if runs.get(WARDEN):
+        n = len(runs[WARDEN])
+        peer_ratio = spread(pair_ratios(runs[WARDEN], runs[UVCI][:n]))
+        print(f"  uv-cache-warden report takes {peer_ratio['median']:.1f}x as long as uvci scan")
+        report["peer_over_uvci"] = peer_ratio
+    print(f"  totals: {seen}")
+    if seen[UVCI] != seen[UV]:
         print("  TOTALS DIFFER", file=sys.stderr)
     path = save(
-        f"scan-{args.packages}x{args.files}",
+        f"scan-{args.packages}x{args.files}" + ("" if args.walker == "compiled" else "-python"),
         {
             "cache_files": nfiles,
             "rounds": args.rounds,
-            "median_seconds": med,
-            "runs": times,
-            "ratio_vs_uv_cache_size": ratio_uv,
-            "ratio_vs_du": ratio_du,
-            "peer_uv_cache_warden_over_uvci": ratio_peer,
-            "peak_rss_tree_bytes": peak_total,
-            "peak_rss_main_bytes": peak_main,
-            "totals": totals,
+            "walker": walker,
+            "commands": {k: " ".join(v) for k, v in commands.items()},
+            "figures": report,
+            "ratio_wall_vs_uv_cache_size": ratio_uv,
+            "ratio_cpu_vs_uv_cache_size": ratio_cpu,
+            "ratio_wall_vs_du": ratio_du,
+            "totals": seen,
         },
     )
     print(f"saved {path}")

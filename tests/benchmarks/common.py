@@ -14,9 +14,10 @@ import shutil
 import statistics
 import subprocess
 import sys
-import threading
+import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -110,66 +111,73 @@ def count_files(root: Path) -> int:
     return n
 
 
-class PeakMemory:
-    """Peak resident memory of a process and its children, sampled every few milliseconds."""
+@dataclass
+class Run:
+    """One finished run of a command, from the kernel's own accounting of it (wait4)."""
 
-    def __init__(self, pid: int) -> None:
-        import psutil
+    wall: float
+    user: float
+    sys: float
+    peak_rss: int  # bytes, the largest single process (the command or a child it waited for)
+    out: str
 
-        self.proc = psutil.Process(pid)
-        self.peak_total = 0
-        self.peak_main = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        import psutil
-
-        while not self._stop.is_set():
-            try:
-                main = self.proc.memory_info().rss
-                total = main
-                for child in self.proc.children(recursive=True):
-                    try:
-                        total += child.memory_info().rss
-                    except psutil.Error:
-                        pass
-            except psutil.Error:
-                break
-            self.peak_main = max(self.peak_main, main)
-            self.peak_total = max(self.peak_total, total)
-            time.sleep(0.003)
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._thread.join()
+    @property
+    def cpu(self) -> float:
+        return self.user + self.sys
 
 
-def timed(cmd: Sequence[str], measure_memory: bool = False) -> tuple[float, PeakMemory | None, str]:
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    mem = PeakMemory(proc.pid) if measure_memory else None
-    out, err = proc.communicate()
-    elapsed = time.perf_counter() - start
-    if mem:
-        mem.stop()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{cmd} failed: {err}")
-    return elapsed, mem, out
+# Peak memory through /usr/bin/time: a process started straight from this one inherits this
+# interpreter's memory as its starting high-water mark (Linux keeps it across exec); time(1)
+# forks the command from its own small image. Without it, no peak is reported.
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 
 
-def alternate(runs: dict[str, Callable[[], float]], rounds: int) -> dict[str, list[float]]:
-    """Run each contender once per round, in alternating order, after one warm-up round."""
-    for fn in runs.values():
-        fn()
-    times: dict[str, list[float]] = {k: [] for k in runs}
-    names = list(runs)
-    for r in range(rounds):
-        order = names if r % 2 == 0 else list(reversed(names))
-        for name in order:
-            times[name].append(runs[name]())
-    return times
+def run(cmd: Sequence[str], env: dict[str, str] | None = None) -> Run:
+    """Run `cmd` to the end: wall time, user and system CPU, peak memory, stdout."""
+    with (
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+        tempfile.NamedTemporaryFile("r") as peak,
+    ):
+        full = [GNU_TIME, "-q", "-f", "%M", "-o", peak.name, *cmd] if GNU_TIME else list(cmd)
+        start = time.perf_counter()
+        proc = subprocess.Popen(full, stdout=out, stderr=err, env=env)
+        _, status, usage = os.wait4(proc.pid, 0)  # time(1)'s figures include its command's
+        wall = time.perf_counter() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{cmd} failed ({proc.returncode}): {err.read().decode()[-2000:]}")
+        kib = peak.read().strip().splitlines()[-1:] if GNU_TIME else []
+        rss = int(kib[0]) * 1024 if kib and kib[0].isdigit() else 0
+        return Run(wall, usage.ru_utime, usage.ru_stime, rss, out.read().decode())
+
+
+def spread(xs: Sequence[float]) -> dict[str, float]:
+    return {"median": statistics.median(xs), "min": min(xs), "max": max(xs)}
+
+
+def pair_ratios(a: Sequence[Run], b: Sequence[Run], attr: str = "wall") -> list[float]:
+    """Round by round (the two ran next to each other): a's figure over b's."""
+    return [getattr(x, attr) / getattr(y, attr) for x, y in zip(a, b, strict=True)]
+
+
+def compile_bytecode() -> None:
+    """Bytecode for the package and the venv, as any installation has after its first run:
+    where PYTHONDONTWRITEBYTECODE is set (CI machines often do), every timed run would
+    otherwise compile the inspector's modules from source again."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "app"), quiet=1)
+    compileall.compile_dir(str(VENV_BIN.parent / "lib"), quiet=2)  # PySide6 ships templates
+
+
+def walker_line() -> str:
+    """`uvci --version`: which walker the timed runs used."""
+    return subprocess.run(
+        [str(VENV_BIN / "uvci"), "--version"], capture_output=True, text=True, check=True
+    ).stdout.strip()
 
 
 def median(xs: list[float]) -> float:

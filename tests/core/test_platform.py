@@ -156,3 +156,38 @@ def test_tiny_tmpfs_is_seen(world_tmp):
     d.mkdir()
     fstype, ro, free = _in_namespace(f"mount -t tmpfs -o size=1m tmpfs {d}", d, world_tmp)
     assert fstype == "tmpfs" and ro is False and free <= 1024 * 1024
+
+
+WATCH_SCRIPT = """
+import json, subprocess, sys
+sys.path.insert(0, sys.argv[1])
+from uv_cache_inspector.core.platform import MountWatch
+d = sys.argv[2]
+watch = MountWatch()
+seen = [watch.below(d), watch.below(d)]
+subprocess.run(["mount", "-t", "tmpfs", "tmpfs", d + "/inner"], check=True)
+seen.append(watch.below(d))
+seen.append(watch.below(d))
+subprocess.run(["umount", d + "/inner"], check=True)
+seen.append(watch.below(d))
+print(json.dumps(seen))
+"""
+
+
+def test_mount_watch_sees_a_mount_made_after_it_started(world_tmp):
+    """apply.py reads the mount table once and again only when the kernel says it changed:
+    a filesystem mounted inside the cache halfway through a prune is still seen at once."""
+    d = world_tmp / "cache"
+    (d / "inner").mkdir(parents=True)
+    script = world_tmp / "watch.py"
+    script.write_text(WATCH_SCRIPT)
+    app = str(Path(__file__).resolve().parents[2] / "app")
+    proc = subprocess.run(
+        ["unshare", "-m", "--propagation", "private", sys.executable, str(script), app, str(d)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    inner = str(d / "inner")
+    assert json.loads(proc.stdout) == [[], [], [inner], [inner], []]

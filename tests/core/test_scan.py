@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 import threading
 import time
 from pathlib import Path
@@ -347,3 +348,32 @@ def test_walkers_run_below_the_priority_of_the_process_that_started_them(tmp_pat
         # Every worker, even one that was given no work yet: the pool niced it at spawn.
         niceness = {os.getpriority(os.PRIO_PROCESS, p.pid) for p in pool.procs}
     assert niceness == {min(19, mine + WORKER_NICENESS)}
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a nice value per thread")
+def test_walker_threads_run_below_the_priority_of_the_process(tmp_path, monkeypatch):
+    """The compiled walker walks in threads of this process; on Linux each lowers its own
+    priority as the walker processes do, and the thread that started them keeps its own."""
+    from uv_cache_inspector.core import workers
+    from uv_cache_inspector.core.walk import WORKER_NICENESS
+
+    seen: list[int] = []
+    real = workers.walk_many
+
+    def spy(units, **kw):
+        seen.append(os.getpriority(os.PRIO_PROCESS, threading.get_native_id()))
+        return real(units, **kw)
+
+    monkeypatch.setattr(workers, "walk_many", spy)
+    (tmp_path / "unit").mkdir()
+    (tmp_path / "unit" / "f").write_bytes(b"x")
+    mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
+    pool = workers.ThreadPool(2)
+    try:
+        units = [(str(tmp_path / "unit"), "archive", None)] * 4
+        results = [r for batch in pool.run(workers.chunked(units, 2)) for r in batch]
+    finally:
+        pool.close()
+    assert [r.files for r in results] == [1] * 4
+    assert set(seen) == {min(19, mine + WORKER_NICENESS)}
+    assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == mine

@@ -170,26 +170,68 @@ def busy_cache(tmp_path_factory, uvr, dists_dir):
     return cache, names
 
 
-def _kill_mid_apply(cmd: list[str], env: dict[str, str], journal: Path, nth: int) -> bool:
-    """Start `cmd`; SIGKILL it the moment its journal says action number `nth` has begun.
-    Returns True if it was killed in the middle of its work."""
+# Runs the command with two hooks: after its journal records action number N as begun, the
+# process stops itself (SIGSTOP) just before its K-th change to the cache from then on (K = 0:
+# at once; an action with fewer changes stops as it ends), so the test's SIGKILL lands inside
+# that action or between two, wherever the random N and K put it, however fast actions run.
+_STOP_AT = r"""
+import os, signal, sys
+from uv_cache_inspector.core import apply
+nth, kth = int(sys.argv[1]), int(sys.argv[2])
+state = {"doing": 0, "changes": -1}
+
+def stop():
+    os.kill(os.getpid(), signal.SIGSTOP)
+
+def count(fn):
+    def wrapper(*a, **kw):
+        if state["changes"] >= 0:
+            state["changes"] += 1
+            if state["changes"] == kth:
+                stop()
+        return fn(*a, **kw)
+    return wrapper
+
+for name in ("unlink", "rmdir", "rename", "chown", "chmod", "fchown", "fchmod"):
+    setattr(apply.os, name, count(getattr(os, name)))
+write = apply.Journal.write
+
+def journal_write(self, **event):
+    if state["changes"] >= 0 and event.get("event") in ("done", "failed"):
+        stop()  # the action made fewer than K changes: stop as it ends, before the journal says so
+    write(self, **event)
+    if event.get("event") == "doing":
+        state["doing"] += 1
+        if state["doing"] == nth:
+            state["changes"] = 0
+            if kth == 0:
+                stop()
+
+apply.Journal.write = journal_write
+from uv_cache_inspector.cli import main
+sys.exit(main(sys.argv[3:]))
+"""
+
+
+def _kill_mid_apply(cmd: list[str], env: dict[str, str], journal: Path, nth: int, kth: int) -> bool:
+    """Run the uvci arguments `cmd`; SIGKILL it once action number `nth` has begun and made
+    `kth` changes. Returns True if it was killed in the middle of its work (it had stopped
+    itself there; it did not finish)."""
     proc = subprocess.Popen(
-        cmd,
+        [sys.executable, "-c", _STOP_AT, str(nth), str(kth), *cmd],
         env={**env, "UVCI_JOURNAL_DIR": str(journal)},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    deadline = time.monotonic() + 60
-    mid = False
-    while proc.poll() is None and time.monotonic() < deadline:
+    _, status = os.waitpid(proc.pid, os.WUNTRACED)  # it stops itself, or it ends
+    mid = os.WIFSTOPPED(status)
+    if mid:
         lines = [ln for f in journal.glob("*.jsonl") for ln in f.read_text().splitlines()]
-        if sum('"event": "doing"' in ln for ln in lines) >= nth:
-            os.killpg(proc.pid, signal.SIGKILL)
-            mid = not any('"event": "end"' in ln for ln in lines)
-            break
-        time.sleep(0.001)
-    proc.wait()
+        mid = not any('"event": "end"' in ln for ln in lines)
+        os.killpg(proc.pid, signal.SIGKILL)
+        os.waitpid(proc.pid, 0)
+    proc.returncode = -signal.SIGKILL  # reaped here, not by Popen
     return mid
 
 
@@ -265,9 +307,9 @@ def test_killed_in_the_middle_of_applying(what, busy_cache, world_tmp, uvr):
                 os.utime(cache / f".tmpDead{j:02d}", (1, 1))
         journal = world_tmp / f"journal{i}"
         journal.mkdir()
-        cmd = [sys.executable, "-m", "uv_cache_inspector", *cmd_args, "--cache-dir", str(cache)]
+        cmd = [*cmd_args, "--cache-dir", str(cache)]
         nth = rng.randint(1, 20 if what == "repair" else 40)
-        mid_work += _kill_mid_apply(cmd, env, journal, nth)
+        mid_work += _kill_mid_apply(cmd, env, journal, nth, rng.randint(0, 3))
         _uv_still_works(uvr, cache, names, world_tmp)
         subprocess.run(["rm", "-rf", str(cache)], check=True)
     assert mid_work == 6  # every kill landed while it was changing the cache

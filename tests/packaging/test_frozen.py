@@ -14,7 +14,7 @@ import pytest
 from tests.harness.dists import write_wheel
 from tests.harness.uvcache import make_cache
 from uv_cache_inspector import __version__
-from uv_cache_inspector.core.walk import WORKER_FLAG
+from uv_cache_inspector.core.walk import WALKER_ENV, WORKER_FLAG
 from uv_cache_inspector.core.workers import POOL_MIN_UNITS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -60,10 +60,14 @@ def many_archives(uvr, dists_dir, tmp_path_factory) -> Path:
 def test_uvci_version(frozen):
     out = subprocess.run([str(frozen / "uvci"), "--version"], capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == f"uvci {__version__}"
+    # The app carries the compiled walker (the spec refuses to build without it).
+    assert out.stdout.strip() == f"uvci {__version__} (compiled walker)"
 
 
-def test_frozen_scan_uses_its_workers_and_matches_uv(frozen, many_archives, uvr, tmp_path):
+@pytest.mark.parametrize("walker", ["compiled", "python"])
+def test_frozen_scan_matches_uv_with_either_walker(frozen, many_archives, uvr, tmp_path, walker):
+    """The compiled walker scans in threads of the frozen binary; the Python one (its fallback)
+    in worker processes, which are the frozen binary itself started with the worker flag."""
     trace = tmp_path / "execs"
     out = subprocess.run(
         [
@@ -85,14 +89,15 @@ def test_frozen_scan_uses_its_workers_and_matches_uv(frozen, many_archives, uvr,
         capture_output=True,
         text=True,
         timeout=300,
+        env={**os.environ, WALKER_ENV: walker},
     )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     assert data["total_bytes"] == uvr.cache_size(many_archives)
     assert len(data["archives"]) >= POOL_MIN_UNITS
-    # The workers are the frozen binary itself, started with the worker flag.
     execs = trace.read_text()
-    assert f'"{frozen / "uvci"}", "{WORKER_FLAG}"' in execs, execs[-2000:]
+    worker_exec = f'"{frozen / "uvci"}", "{WORKER_FLAG}"' in execs
+    assert worker_exec == (walker == "python"), execs[-2000:]
 
 
 def test_frozen_window_renders_a_broken_cache(frozen, nobody_cache, tmp_path):

@@ -6,6 +6,7 @@ directory names; this table only says which versions a given uv release reads.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -37,6 +38,7 @@ def format_version(v: Version) -> str:
     return f"{v[0]}.{v[1]}.{v[2]}"
 
 
+@functools.lru_cache(maxsize=4096)  # asked once per link of a scan, for a handful of names
 def parse_bucket(name: str) -> tuple[str, int] | None:
     """'wheels-v8' -> ('wheels', 8); anything else -> None."""
     m = BUCKET_RE.match(name)
@@ -151,6 +153,7 @@ def buckets_for(version: Version) -> BucketSet:
     )
 
 
+@functools.lru_cache(maxsize=256)  # a walk over the release table, asked once per link
 def uv_versions_for_bucket(kind: str, version: int) -> tuple[Version, Version | None] | None:
     """The range of uv releases that use bucket `kind-vN`: (first, first release that stopped)."""
     first: Version | None = BASELINE_VERSION if BASELINE.get(kind) == version else None
@@ -169,6 +172,7 @@ def uv_versions_for_bucket(kind: str, version: int) -> tuple[Version, Version | 
     return first, stopped
 
 
+@functools.lru_cache(maxsize=256)
 def describe_uv_range(kind: str, version: int) -> str:
     rng = uv_versions_for_bucket(kind, version)
     if rng is None:

@@ -313,6 +313,19 @@ def _under(path: str, roots: Iterable[str]) -> bool:
     return any(path == r or path.startswith(r.rstrip(os.sep) + os.sep) for r in roots)
 
 
+def _covered(path: str, done: set[str]) -> bool:
+    """`_under(path, done)` for a set of planned paths, walking up from `path` (its depth)
+    instead of along `done` (every action so far: 10,000 `.tmp*` folders made it quadratic)."""
+    p = path.rstrip(os.sep) or path
+    while True:
+        if p in done:
+            return True
+        parent = os.path.dirname(p)
+        if parent == p:
+            return False
+        p = parent
+
+
 def _archive_label(a: Archive) -> str:
     if a.package:
         return f"{a.package} {a.version or ''}".strip()
@@ -394,9 +407,9 @@ def _tie_links_to_archives(snap: Snapshot, plan: Plan) -> None:
 
 
 def _add(plan: Plan, action: Action | None, done: set[str]) -> None:
-    if action is not None and action.path not in done and not _under(action.path, done):
+    if action is not None and not _covered(action.path, done):
         plan.actions.append(action)
-        done.add(action.path)
+        done.add(action.path.rstrip(os.sep) or action.path)
 
 
 def _uv_prune(snap: Snapshot, bs: BucketSet, policy: PrunePolicy, plan: Plan) -> None:
@@ -489,7 +502,7 @@ def _uv_prune(snap: Snapshot, bs: BucketSet, policy: PrunePolicy, plan: Plan) ->
                     )
         sdists = _current(snap, bs, "sdists")
         for rdir in snap.revision_dirs:
-            if sdists and _under(rdir.path, [sdists]) and not _under(rdir.path, done):
+            if sdists and _under(rdir.path, [sdists]) and not _covered(rdir.path, done):
                 for name, _kind in rdir.entries:
                     if name == "metadata.msgpack" or name.lower().endswith(".whl"):
                         continue
@@ -550,7 +563,7 @@ def _remove_archives_with_links(
 
 
 def _evict(snap: Snapshot, policy: PrunePolicy, plan: Plan) -> None:
-    done = {a.path for a in plan.actions}
+    done = {a.path.rstrip(os.sep) or a.path for a in plan.actions}
     removed_ids = {os.path.basename(a.path) for a in plan.actions if a.step == "archive"}
     candidates = [a for a in snap.archives if a.id not in removed_ids]
     if policy.older_than_days is not None:

@@ -3,7 +3,8 @@
 The work splits in two and runs concurrently:
 
 - *units* (each archive in archive-v0, each temporary directory, each first-level part of the
-  buckets without links) go to a pool of walker processes (`core.workers`, `core.walk`);
+  buckets without links) go to a pool of walkers (`core.workers`, `core.walk`): threads running
+  the compiled walker, or processes running the Python one;
 - the *link buckets* (wheels, sdists, environments) are walked by a thread here, reading every
   link as uv's prune does (uv-cache-format §6, "Archive garbage collection"): symlinks and
   Windows link files both, and which of them uv counts is decided by what the cache holds (a
@@ -21,6 +22,7 @@ unreadable directories, odd names, vanishing files are recorded in the snapshot.
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 import threading
@@ -67,23 +69,18 @@ from uv_cache_inspector.core.model import (
     TmpDir,
 )
 from uv_cache_inspector.core.refs import dangling_revisions, is_reference
-from uv_cache_inspector.core.walk import UnitResult, walk_unit
+from uv_cache_inspector.core.walk import Listed, UnitResult, list_dir, walk_unit
 from uv_cache_inspector.core.workers import (
     POOL_MIN_UNITS,
+    ThreadPool,
     Unit,
     WorkerPool,
     chunked,
     default_worker_count,
+    start_pool,
 )
 
 _HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
-_FD_WALK = os.scandir in os.supports_fd and os.readlink in os.supports_dir_fd
-_DIR_OPEN = (
-    os.O_RDONLY
-    | getattr(os, "O_DIRECTORY", 0)
-    | getattr(os, "O_NOFOLLOW", 0)
-    | getattr(os, "O_CLOEXEC", 0)
-)
 # Names and extensions uv's reference walk skips (uv-cache-format §6).
 _SKIP_NAMES = frozenset({"src", ".lock", ".gitignore"})
 _SKIP_EXTS = frozenset({"lock", "whl", "http", "rev", "msgpack"})
@@ -397,48 +394,30 @@ class _Scanner:
             if self.token.cancelled():
                 return
             dpath, parts, downer = stack.pop()
-            # Through a directory fd where the platform allows: each stat is then one fstatat
-            # on a name, not a walk down the whole path.
-            dfd: int | None = None
             try:
-                if _FD_WALK:
-                    dfd = os.open(dpath, _DIR_OPEN)
-                    with os.scandir(dfd) as it:
-                        entries = list(it)
-                else:
-                    with os.scandir(dpath) as it:
-                        entries = list(it)
+                listing = list_dir(dpath)
             except FileNotFoundError:
                 out.vanished += 1
-                if dfd is not None:
-                    os.close(dfd)
                 continue
             except OSError as exc:
-                if dfd is not None:
-                    os.close(dfd)
                 try:
                     owner: Owner | None = Owner.from_stat(os.lstat(dpath))
                 except OSError:
                     owner = None
                 out.marks.append(Mark(dpath, "unreadable", owner, detail=str(exc.strerror)))
                 continue
-            try:
-                self._link_dir(
-                    bucket, kind, dpath, dfd, parts, downer, entries, real_bucket, tally, stack, out
-                )
-            finally:
-                if dfd is not None:
-                    os.close(dfd)
+            self._link_dir(
+                bucket, kind, dpath, parts, downer, listing, real_bucket, tally, stack, out
+            )
 
     def _link_dir(
         self,
         bucket: str,
         kind: str,
         dpath: str,
-        dfd: int | None,
         parts: tuple[str, ...],
         downer: tuple[int, int, int],
-        entries: list[os.DirEntry[str]],
+        listing: list[Listed],
         real_bucket: str,
         tally: _Tally,
         stack: list[tuple[str, tuple[str, ...], tuple[int, int, int]]],
@@ -455,30 +434,25 @@ class _Scanner:
         file_links = self.requested_style != "symlink"
         nbytes = files = sub_blocks = 0
         top = out.top.setdefault(bucket, []) if not parts else None
-        if any(e.name == "metadata.msgpack" for e in entries):
-            out.revision_dirs.append(self._revision_dir(dpath, entries))
-        for e in entries:
-            try:
-                st = e.stat(follow_symlinks=False)
-            except FileNotFoundError:
-                out.vanished += 1
+        if any(e[0] == "metadata.msgpack" for e in listing):
+            out.revision_dirs.append(self._revision_dir(dpath, listing))
+        for name, _kind, mode, ino, nlink, uid, gid, size, blocks, err, target, link_err in listing:
+            if err:
+                if err == errno.ENOENT:
+                    out.vanished += 1
+                else:
+                    out.problems.append(Problem("unreadable", prefix + name, os.strerror(err)))
                 continue
-            except OSError as exc:
-                out.problems.append(
-                    Problem("unreadable", prefix + e.name, str(exc.strerror or exc))
-                )
-                continue
-            mode = st.st_mode
+            alloc = blocks * 512 if _HAS_BLOCKS else size
             fmt = mode & 0o170000
             if top is not None:
                 top.append(
                     (
-                        prefix + e.name,
+                        prefix + name,
                         "dir" if fmt == 0o040000 else "link" if fmt == 0o120000 else "file",
                     )
                 )
             if fmt == 0o040000:
-                name = e.name
                 full = prefix + name
                 if _is_tmp(name):
                     self._walk_inline(full, "tmp", downer, bucket, out)
@@ -488,49 +462,40 @@ class _Scanner:
                 ):
                     self._walk_inline(full, "tree", downer, bucket, out)
                     continue
-                nbytes += _alloc(st)
-                sub_blocks += _alloc(st)
-                out.own.setdefault(full, [0, 0])[0] += _alloc(st)  # a directory's own block
+                nbytes += alloc
+                sub_blocks += alloc
+                out.own.setdefault(full, [0, 0])[0] += alloc  # a directory's own block
                 tally.dirs += 1
-                child_owner = _owner_tuple(st)
-                if st.st_uid != duid or st.st_gid != dgid:
-                    out.marks.append(Mark(full, "owner", Owner.from_stat(st)))
+                child_owner = (uid, gid, mode & 0o7777)
+                if uid != duid or gid != dgid:
+                    out.marks.append(Mark(full, "owner", Owner(*child_owner, is_dir=True)))
                 elif child_owner[2] != dmode:
-                    out.marks.append(Mark(full, "mode", Owner.from_stat(st)))
+                    out.marks.append(Mark(full, "mode", Owner(*child_owner, is_dir=True)))
                 revision_dirs.append(name)
                 stack.append((full, (*parts, name), child_owner))
                 continue
-            nbytes += _alloc(st)
+            nbytes += alloc
             files += 1
-            if st.st_uid != duid or st.st_gid != dgid:
-                out.marks.append(Mark(prefix + e.name, "owner", Owner.from_stat(st), 1, _alloc(st)))
+            if uid != duid or gid != dgid:
+                owner = Owner(uid, gid, mode & 0o7777, is_dir=False)
+                out.marks.append(Mark(prefix + name, "owner", owner, 1, alloc))
             if fmt == 0o120000:
-                name = e.name
                 if name in _SKIP_NAMES or _ext(name) in _SKIP_EXTS:
                     continue
-                try:
-                    raw = (
-                        os.readlink(name, dir_fd=dfd)
-                        if dfd is not None
-                        else os.readlink(prefix + name)
-                    )
-                except OSError as exc:
-                    out.problems.append(
-                        Problem("unreadable", prefix + name, str(exc.strerror or exc))
-                    )
+                if target is None:
+                    out.problems.append(Problem("unreadable", prefix + name, os.strerror(link_err)))
                     continue
-                self._symlink_entry(bucket, kind, prefix + name, parts, name, real_dir, raw, out)
+                self._symlink_entry(bucket, kind, prefix + name, parts, name, real_dir, target, out)
             elif fmt == 0o100000:
-                if st.st_nlink > 1:
-                    out.linked_ino.append(st.st_ino)
-                    out.linked_bytes.append(_alloc(st))
-                name = e.name
+                if nlink > 1:
+                    out.linked_ino.append(ino)
+                    out.linked_bytes.append(alloc)
                 if name in {"revision.http", "revision.rev"}:
                     pointer = name
                 elif file_links and _could_be_link(name):
-                    self._file_entry(bucket, kind, prefix + name, parts, name, st, out)
+                    self._file_entry(bucket, kind, prefix + name, parts, name, size, out)
                 elif self.read_pointers and _ext(name) in {"http", "rev", "msgpack"}:
-                    names = {x.name for x in entries}
+                    names = {e[0] for e in listing}
                     self._check_side_file(kind, prefix + name, name, names, out)
         tally.bytes += nbytes
         tally.files += files
@@ -540,13 +505,8 @@ class _Scanner:
             out.shards.append(self._shard(bucket, dpath, parts, pointer, sorted(revision_dirs)))
 
     @staticmethod
-    def _revision_dir(dpath: str, entries: list[os.DirEntry[str]]) -> RevisionDir:
-        kinds = []
-        for e in entries:
-            kind = (
-                "link" if e.is_symlink() else "dir" if e.is_dir(follow_symlinks=False) else "file"
-            )
-            kinds.append((e.name, kind))
+    def _revision_dir(dpath: str, listing: list[Listed]) -> RevisionDir:
+        kinds = [(e[0], e[1]) for e in listing]  # as os.DirEntry tells them
         package = None
         data = links.read_small(os.path.join(dpath, "metadata.msgpack"))
         if not isinstance(data, links.Corrupt):
@@ -644,11 +604,11 @@ class _Scanner:
         full: str,
         parts: tuple[str, ...],
         name: str,
-        st: os.stat_result,
+        size: int,
         out: _LinkWalk,
     ) -> None:
         """A Windows link file (uv-cache-format §3): `archive-v0/<id>` as UTF-8 text."""
-        if st.st_size > 4096:
+        if size > 4096:
             return
         data = links.read_small(full, 4096)
         ekind, index, package, version = self._entry_fields(kind, parts, name)
@@ -968,7 +928,7 @@ def scan(
     workers: int | None = None,
     link_style: str | None = None,
     read_pointers: bool = False,
-    pool: WorkerPool | None = None,
+    pool: WorkerPool | ThreadPool | None = None,
 ) -> Generator[Progress, None, Snapshot]:
     """Scan the cache at `root`. Yields Progress; returns the Snapshot.
 
@@ -1015,7 +975,7 @@ def scan(
         yield Progress("scanning", 0, total_units, snap.total_bytes, "reading the cache")
         if s.workers > 1 and total_units >= POOL_MIN_UNITS and pool is None:
             try:
-                pool = WorkerPool(s.workers)
+                pool = start_pool(s.workers)
             except OSError:
                 pool = None
         elif pool is not None and (s.workers <= 1 or total_units < POOL_MIN_UNITS):
@@ -1085,7 +1045,7 @@ def scan(
 
 def _walk_units(
     s: _Scanner,
-    pool: WorkerPool | None,
+    pool: WorkerPool | ThreadPool | None,
     link_walk: _LinkWalk,
     thread: threading.Thread,
     bucket_set: BucketSet | Callable[[], BucketSet] | None,

@@ -4,7 +4,13 @@ Speed matters here (the scan is benchmarked against `uv cache size`, uv-cache-fo
 inner loop stats each entry once through a directory file descriptor (`fstatat`, one path
 component for the kernel to resolve), keeps sums instead of per-file objects, and stores the
 inode numbers of hard-linked files in flat `array('Q')` buffers, so memory grows with the number
-of units, not files. Spawned worker processes import only this module (see `worker_main`).
+of units, not files.
+
+Two walkers give the same results (tests/core/test_walker_parity.py): the compiled one
+(core/_walker.c, built where a C compiler was found at install time), which walks whole lists of
+units without the GIL, so the scan runs it in threads; and the Python one below, the reference,
+the fallback, and the only one on Windows, which the scan runs in spawned worker processes that
+import only this module (see `worker_main`).
 
 Ownership and permissions are recorded as *marks* at the points where they change (a directory
 whose owner, group or mode differs from its parent's, a file whose owner differs from its
@@ -33,6 +39,44 @@ _DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_CLOEXE
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _USE_FD = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd and _NOFOLLOW != 0
 _HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
+
+# The compiled walker (core/_walker.c), built by the project's build where a C compiler is found
+# (hatch_build.py); without it, or with UVCI_WALKER=python, the Python walker below runs. Both
+# give identical results (tests/core/test_walker_parity.py).
+_WALKER_API = 3  # must equal WALKER_API in _walker.c
+WALKER_ENV = "UVCI_WALKER"
+_compiled: Any = None
+_compiled_missing = ""
+try:
+    import uv_cache_inspector.core._walker as _compiled
+except ModuleNotFoundError:  # no compiler at install time, or Windows
+    _compiled_missing = "is not built"
+except ImportError as _exc:
+    _compiled_missing = f"cannot be loaded: {_exc}"
+else:
+    if getattr(_compiled, "API", None) != _WALKER_API:  # a stale build from other sources
+        _compiled_missing = f"was built from other sources (API {getattr(_compiled, 'API', '?')})"
+        _compiled = None
+
+
+def compiled_available() -> bool:
+    return _compiled is not None and _USE_FD
+
+
+def use_compiled() -> bool:
+    """Whether walk_unit runs the compiled walker (unless told otherwise per call)."""
+    return compiled_available() and os.environ.get(WALKER_ENV, "").lower() != "python"
+
+
+def walker_description() -> str:
+    """Which walker runs, for `uvci --version` and the report."""
+    if use_compiled():
+        return "compiled walker"
+    if compiled_available():
+        return f"Python walker: {WALKER_ENV}=python"
+    if not _USE_FD:
+        return "Python walker: no directory descriptors on this platform"
+    return f"Python walker: the compiled one {_compiled_missing}"
 
 
 class UnitResult:
@@ -171,12 +215,17 @@ def walk_unit(
     path: str,
     kind: str = "tree",
     parent_owner: tuple[int, int, int] | None = None,
+    *,
+    compiled: bool | None = None,
 ) -> UnitResult:
     """Walk `path` (not following symlinks) and return its aggregate. Never raises for I/O.
 
     `parent_owner` is (uid, gid, mode) of the directory that holds `path`: a unit whose own
-    owner or mode differs from it is itself a mark.
+    owner or mode differs from it is itself a mark. `compiled` picks the walker (default:
+    `use_compiled()`); the result is the same either way.
     """
+    if use_compiled() if compiled is None else (compiled and compiled_available()):
+        return _walk_compiled([(path, kind, parent_owner)])[0]
     res = UnitResult(path, kind)
     try:
         st = os.lstat(path)
@@ -196,7 +245,7 @@ def walk_unit(
         st.st_dev,
     )
     res.bytes = _alloc(st)
-    res.max_mtime = st.st_mtime
+    res.max_mtime = st.st_mtime_ns / 1e9
     marks = _Marks()
     root_mark = -1
     if parent_owner is not None:
@@ -210,7 +259,7 @@ def walk_unit(
         res.is_dir = False
         if fmt == _IFREG:
             res.files = 1
-            res.max_atime = st.st_atime
+            res.max_atime = st.st_atime_ns / 1e9
             if st.st_nlink > 1:
                 res.linked_ino = array("Q", [st.st_ino]).tobytes()
                 res.linked_bytes = array("Q", [res.bytes]).tobytes()
@@ -230,6 +279,121 @@ def walk_unit(
     return res
 
 
+def _walk_compiled(units: list[tuple[str, str, tuple[int, int, int] | None]]) -> list[UnitResult]:
+    """`walk_unit` of each unit by the compiled walker (core/_walker.c), which walks them all
+    without the GIL and hands back plain tuples."""
+    assert _compiled is not None
+    out = []
+    for fields, problems, devices in _compiled.walk_units(
+        units, MAX_MARKS, MAX_DEPTH, MAX_TOP_NAMES
+    ):
+        res = UnitResult(fields[0], fields[1])
+        (
+            _path,
+            _kind,
+            res.exists,
+            res.is_dir,
+            res.uid,
+            res.gid,
+            res.mode,
+            res.ino,
+            res.dev,
+            root_bytes,
+            below_bytes,
+            res.files,
+            res.dirs,
+            res.symlinks,
+            res.others,
+            max_atime_ns,
+            max_mtime_ns,
+            res.linked_ino,
+            res.linked_bytes,
+            res.shared_bytes,
+            res.top,
+            res.top_truncated,
+            dist_info,
+            res.marks,
+            res.marks_dropped,
+            res.vanished,
+        ) = fields
+        res.exists, res.is_dir = bool(res.exists), bool(res.is_dir)
+        res.bytes = root_bytes + below_bytes
+        res.max_atime = max_atime_ns / 1e9
+        res.max_mtime = max_mtime_ns / 1e9
+        res.dist_info = sorted(dist_info)
+        res.problems = problems
+        res.other_devices = devices
+        out.append(res)
+    return out
+
+
+# One entry of a directory as `list_dir` gives it: (name, kind as os.DirEntry tells it ("link",
+# "dir", "file"), st_mode, st_ino, st_nlink, st_uid, st_gid, st_size, st_blocks, errno of its
+# lstat (0: the fields are valid), a link's target (None: not a link, or unreadable), errno of
+# reading the link).
+Listed = tuple[str, str, int, int, int, int, int, int, int, int, "str | None", int]
+
+
+def list_dir(path: str, *, compiled: bool | None = None) -> list[Listed]:
+    """The entries of the directory `path` (not followed if it is a link), each lstat-ed once,
+    links read; OSError for the directory itself. The scan's link walk lists with it."""
+    if use_compiled() if compiled is None else (compiled and compiled_available()):
+        assert _compiled is not None
+        return _compiled.list_dir(path)  # type: ignore[no-any-return]
+    return _list_dir_python(path)
+
+
+def _list_dir_python(path: str) -> list[Listed]:
+    """`list_dir` in Python: the reference of the compiled one, and its fallback."""
+    dfd = os.open(path, _DIR_FLAGS | _NOFOLLOW) if _USE_FD else None
+    try:
+        with os.scandir(path if dfd is None else dfd) as it:
+            entries = list(it)
+        out: list[Listed] = []
+        for e in entries:
+            try:
+                kind = (
+                    "link"
+                    if e.is_symlink()
+                    else "dir"
+                    if e.is_dir(follow_symlinks=False)
+                    else "file"
+                )
+            except OSError:  # its type unknown to the listing, and it cannot be lstat-ed
+                kind = "file"
+            try:
+                st = e.stat(follow_symlinks=False)
+            except OSError as exc:
+                out.append((e.name, kind, 0, 0, 0, 0, 0, 0, 0, exc.errno or 5, None, 0))
+                continue
+            target, link_err = None, 0
+            if (st.st_mode & _IFMT) == _IFLNK:
+                try:
+                    target = os.readlink(e.path if dfd is None else e.name, dir_fd=dfd)
+                except OSError as exc:
+                    link_err = exc.errno or 5
+            out.append(
+                (
+                    e.name,
+                    kind,
+                    st.st_mode,
+                    st.st_ino,
+                    st.st_nlink,
+                    st.st_uid,
+                    st.st_gid,
+                    st.st_size,
+                    getattr(st, "st_blocks", 0),
+                    0,
+                    target,
+                    link_err,
+                )
+            )
+        return out
+    finally:
+        if dfd is not None:
+            os.close(dfd)
+
+
 def _err(exc: OSError) -> str:
     return f"{exc.strerror or exc} (os error {exc.errno})" if exc.errno else str(exc)
 
@@ -241,14 +405,8 @@ def _walk_fd(
     marks: _Marks,
     root_mark: int,
 ) -> None:
-    """The fast POSIX walk: scandir on a directory fd, fstatat per entry, no symlink followed.
-
-    The per-entry loop is the scan's hot path (300k iterations on the benchmark cache): it does
-    only what every entry needs. Work that depends on names (an archive's top level, its
-    .dist-info) happens in the few directories that need it; file mtimes are tracked only for
-    temporary directories (their age decides whether they are orphans), because a file's
-    creation already moves its directory's mtime.
-    """
+    """The POSIX walk: the unit root opened once (never through a symlink), everything below
+    reached from its descriptor."""
     try:
         rootfd = os.open(path, _DIR_FLAGS | _NOFOLLOW)
     except FileNotFoundError:
@@ -257,6 +415,28 @@ def _walk_fd(
     except OSError as exc:
         marks.add("", "unreadable", root_st, root_mark, _err(exc))
         return
+    try:
+        _walk_fd_python(rootfd, root_st, res, marks, root_mark)
+    finally:
+        os.close(rootfd)
+
+
+def _walk_fd_python(
+    rootfd: int,
+    root_st: os.stat_result,
+    res: UnitResult,
+    marks: _Marks,
+    root_mark: int,
+) -> None:
+    """The reference walk: scandir on a directory fd, fstatat per entry, no symlink followed.
+
+    The per-entry loop is the scan's hot path (300k iterations on the benchmark cache): it does
+    only what every entry needs. Work that depends on names (an archive's top level, its
+    .dist-info) happens in the few directories that need it; file mtimes are tracked only for
+    temporary directories (their age decides whether they are orphans), because a file's
+    creation already moves its directory's mtime. Times are compared as integer nanoseconds
+    (as the compiled walker does) and turned into floats once, at the end.
+    """
     ifmt, ifreg, ifdir, iflnk = _IFMT, _IFREG, _IFDIR, _IFLNK
     dir_flags = _DIR_FLAGS | _NOFOLLOW
     lino = array("Q")
@@ -265,8 +445,8 @@ def _walk_fd(
     mark_add = marks.add
     mark_files, mark_bytes = marks.files, marks.bytes
     blocks = files = dirs = symlinks = others = vanished = 0
-    max_atime = 0.0
-    max_mtime = root_st.st_mtime
+    max_atime = 0
+    max_mtime = root_st.st_mtime_ns
     track_file_mtime = res.kind != "archive"
     unit_dev = root_st.st_dev
     seen_dirs: set[int | tuple[int, int]] = {root_st.st_ino}
@@ -278,124 +458,121 @@ def _walk_fd(
     stack: list[tuple[str, int, int, int, int, int]] = [
         ("", 0, root_mark, root_st.st_uid, root_st.st_gid, root_st.st_mode & 0o7777)
     ]
-    try:
-        while stack:
-            rel, depth, mk, duid, dgid, dmode = stack.pop()
-            if rel:
-                try:
-                    dfd = os.open(rel, dir_flags, dir_fd=rootfd)
-                except FileNotFoundError:
-                    vanished += 1
-                    continue
-                except PermissionError as exc:
-                    try:
-                        dst = os.stat(rel, dir_fd=rootfd, follow_symlinks=False)
-                        mark_add(rel, "unreadable", dst, mk, _err(exc))
-                    except OSError:
-                        problems.append(("unreadable", rel, _err(exc)))
-                    continue
-                except OSError as exc:
-                    problems.append(("unreadable", rel, _err(exc)))
-                    continue
-                prefix = rel + "/"
-            else:
-                dfd = rootfd
-                prefix = ""
-            named = is_archive and (depth == 0 or (depth == 1 and rel in dist_info_dirs))
-            subdirs: list[tuple[str, os.stat_result]] = []
+    while stack:
+        rel, depth, mk, duid, dgid, dmode = stack.pop()
+        if rel:
             try:
-                with os.scandir(dfd) as it:
-                    for e in it:
-                        try:
-                            st = e.stat(follow_symlinks=False)
-                        except FileNotFoundError:
-                            vanished += 1
-                            continue
-                        except OSError as exc:
-                            problems.append(("unreadable", prefix + e.name, _err(exc)))
-                            continue
-                        blocks += st.st_blocks
-                        m = st.st_mode
-                        fmt = m & ifmt
-                        if fmt == ifreg:
-                            files += 1
-                            if st.st_nlink > 1:
-                                ino_append(st.st_ino)
-                                blk_append(st.st_blocks * 512)
-                            t = st.st_atime
-                            if t > max_atime:
-                                max_atime = t
-                            if track_file_mtime:
-                                t = st.st_mtime
-                                if t > max_mtime:
-                                    max_mtime = t
-                            if st.st_uid != duid or st.st_gid != dgid:
-                                mark_add(prefix + e.name, "owner", st, mk)
-                            elif not m & 0o400:
-                                mark_add(prefix + e.name, "mode", st, mk)
-                            elif mk >= 0:
-                                mark_files[mk] += 1
-                                mark_bytes[mk] += st.st_blocks * 512
-                        elif fmt == ifdir:
-                            subdirs.append((e.name, st))
-                        elif fmt == iflnk:
-                            symlinks += 1
-                            if st.st_uid != duid:
-                                mark_add(prefix + e.name, "owner", st, mk)
-                        else:
-                            others += 1
-                            mark_add(prefix + e.name, "special", st, mk, "not a file or directory")
-                        if named:
-                            if depth == 0:
-                                if len(top) < MAX_TOP_NAMES:
-                                    top.append(e.name)
-                                else:
-                                    res.top_truncated = True
-                            elif e.name == "RECORD":
-                                dist_info_dirs[rel] = True
+                dfd = os.open(rel, dir_flags, dir_fd=rootfd)
             except FileNotFoundError:
                 vanished += 1
+                continue
+            except PermissionError as exc:
+                try:
+                    dst = os.stat(rel, dir_fd=rootfd, follow_symlinks=False)
+                    mark_add(rel, "unreadable", dst, mk, _err(exc))
+                except OSError:
+                    problems.append(("unreadable", rel, _err(exc)))
+                continue
             except OSError as exc:
                 problems.append(("unreadable", rel, _err(exc)))
-            finally:
-                if dfd != rootfd:
-                    os.close(dfd)
-            for name, st in subdirs:
-                dirs += 1
-                t = st.st_mtime
-                if t > max_mtime:
-                    max_mtime = t
-                child = prefix + name
-                if is_archive and depth == 0 and name.endswith(".dist-info"):
-                    dist_info_dirs[child] = False
-                cmk = mk
-                if st.st_dev != unit_dev:
-                    key: int | tuple[int, int] = (st.st_dev, st.st_ino)
-                    if st.st_dev not in res.other_devices:
-                        res.other_devices.append(st.st_dev)
-                        cmk = mark_add(child, "mount", st, mk, "another filesystem")
-                else:
-                    key = st.st_ino
-                if key in seen_dirs:
-                    mark_add(child, "loop", st, mk, "directory seen twice")
-                    continue
-                seen_dirs.add(key)
-                if depth + 1 >= MAX_DEPTH:
-                    mark_add(child, "too-deep", st, mk, f"deeper than {MAX_DEPTH}")
-                    continue
-                cmode = st.st_mode & 0o7777
-                if st.st_uid != duid or st.st_gid != dgid:
-                    cmk = mark_add(child, "owner", st, mk)
-                elif cmode != dmode:
-                    cmk = mark_add(child, "mode", st, mk)
-                stack.append((child, depth + 1, cmk, st.st_uid, st.st_gid, cmode))
-    finally:
-        os.close(rootfd)
+                continue
+            prefix = rel + "/"
+        else:
+            dfd = rootfd
+            prefix = ""
+        named = is_archive and (depth == 0 or (depth == 1 and rel in dist_info_dirs))
+        subdirs: list[tuple[str, os.stat_result]] = []
+        try:
+            with os.scandir(dfd) as it:
+                for e in it:
+                    try:
+                        st = e.stat(follow_symlinks=False)
+                    except FileNotFoundError:
+                        vanished += 1
+                        continue
+                    except OSError as exc:
+                        problems.append(("unreadable", prefix + e.name, _err(exc)))
+                        continue
+                    blocks += st.st_blocks
+                    m = st.st_mode
+                    fmt = m & ifmt
+                    if fmt == ifreg:
+                        files += 1
+                        if st.st_nlink > 1:
+                            ino_append(st.st_ino)
+                            blk_append(st.st_blocks * 512)
+                        t = st.st_atime_ns
+                        if t > max_atime:
+                            max_atime = t
+                        if track_file_mtime:
+                            t = st.st_mtime_ns
+                            if t > max_mtime:
+                                max_mtime = t
+                        if st.st_uid != duid or st.st_gid != dgid:
+                            mark_add(prefix + e.name, "owner", st, mk)
+                        elif not m & 0o400:
+                            mark_add(prefix + e.name, "mode", st, mk)
+                        elif mk >= 0:
+                            mark_files[mk] += 1
+                            mark_bytes[mk] += st.st_blocks * 512
+                    elif fmt == ifdir:
+                        subdirs.append((e.name, st))
+                    elif fmt == iflnk:
+                        symlinks += 1
+                        if st.st_uid != duid:
+                            mark_add(prefix + e.name, "owner", st, mk)
+                    else:
+                        others += 1
+                        mark_add(prefix + e.name, "special", st, mk, "not a file or directory")
+                    if named:
+                        if depth == 0:
+                            if len(top) < MAX_TOP_NAMES:
+                                top.append(e.name)
+                            else:
+                                res.top_truncated = True
+                        elif e.name == "RECORD":
+                            dist_info_dirs[rel] = True
+        except FileNotFoundError:
+            vanished += 1
+        except OSError as exc:
+            problems.append(("unreadable", rel, _err(exc)))
+        finally:
+            if dfd != rootfd:
+                os.close(dfd)
+        for name, st in subdirs:
+            dirs += 1
+            t = st.st_mtime_ns
+            if t > max_mtime:
+                max_mtime = t
+            child = prefix + name
+            if is_archive and depth == 0 and name.endswith(".dist-info"):
+                dist_info_dirs[child] = False
+            cmk = mk
+            if st.st_dev != unit_dev:
+                key: int | tuple[int, int] = (st.st_dev, st.st_ino)
+                if st.st_dev not in res.other_devices:
+                    res.other_devices.append(st.st_dev)
+                    cmk = mark_add(child, "mount", st, mk, "another filesystem")
+            else:
+                key = st.st_ino
+            if key in seen_dirs:
+                mark_add(child, "loop", st, mk, "directory seen twice")
+                continue
+            seen_dirs.add(key)
+            if depth + 1 >= MAX_DEPTH:
+                mark_add(child, "too-deep", st, mk, f"deeper than {MAX_DEPTH}")
+                continue
+            cmode = st.st_mode & 0o7777
+            if st.st_uid != duid or st.st_gid != dgid:
+                cmk = mark_add(child, "owner", st, mk)
+            elif cmode != dmode:
+                cmk = mark_add(child, "mode", st, mk)
+            stack.append((child, depth + 1, cmk, st.st_uid, st.st_gid, cmode))
     res.bytes += blocks * 512
     res.files, res.dirs, res.symlinks, res.others = files, dirs, symlinks, others
     res.vanished += vanished
-    res.max_atime = max_atime
-    res.max_mtime = max_mtime
+    res.max_atime = max_atime / 1e9
+    res.max_mtime = max_mtime / 1e9
     res.top = top
     res.dist_info = sorted(dist_info_dirs.items())
     res.shared_bytes = sum(lblk)
@@ -481,8 +658,12 @@ def _is_junction(entry: os.DirEntry[str]) -> bool:
     return bool(is_junction()) if is_junction is not None else False
 
 
-def walk_many(units: list[tuple[str, str, tuple[int, int, int] | None]]) -> list[UnitResult]:
-    return [walk_unit(p, k, o) for p, k, o in units]
+def walk_many(
+    units: list[tuple[str, str, tuple[int, int, int] | None]], *, compiled: bool | None = None
+) -> list[UnitResult]:
+    if use_compiled() if compiled is None else (compiled and compiled_available()):
+        return _walk_compiled(units)
+    return [walk_unit(p, k, o, compiled=False) for p, k, o in units]
 
 
 WORKER_FLAG = "--uvci-walk-worker"

@@ -1,41 +1,51 @@
-"""A small pool of walker processes, so a scan uses every core (the GIL stops threads doing it).
+"""Walkers on every core: threads running the compiled walker, or processes running the Python one.
 
-Workers are spawned (never forked: the GUI has threads) with the inspector's own interpreter and
-`-S`, and import only `core/walk.py` (and, for the "verify" task, `core/record.py`). Work goes
-out in chunks to whichever worker is idle; results come back as pickles over pipes. When no
-worker can be started the caller walks in-process.
+The compiled walker (core/_walker.c) lets go of the GIL while it lists and stats, so threads of
+this process walk in parallel (`ThreadPool`): no interpreter to start, nothing to pickle. The
+Python walker holds the GIL, so it runs in a small pool of processes (`WorkerPool`), spawned
+(never forked: the GUI has threads) with the inspector's own interpreter and `-S`, importing only
+`core/walk.py` (and, for the "verify" task, `core/record.py`); results come back as pickles over
+pipes. Either way work goes out in chunks to whichever walker is idle, and `start_pool()` picks
+the kind. When no worker can be started the caller walks in-process.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import selectors
-import subprocess
+import queue
 import sys
+import threading
 from collections.abc import Iterator, Sequence
-from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from uv_cache_inspector.core.subproc import NO_WINDOW
 from uv_cache_inspector.core.walk import (
     WORKER_FLAG,
     WORKER_NICE_ENV,
     WORKER_TASK_ENV,
     lower_priority,
+    use_compiled,
+    walk_many,
     worker_niceness,
 )
 
-Unit = tuple[str, str, "tuple[int, int, int] | None"]
+if TYPE_CHECKING:
+    import subprocess
 
-# Windows: walkers below the app's priority (elsewhere they lower their own: walk.py).
-_BELOW_NORMAL: int = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)
+    from uv_cache_inspector.core.walk import UnitResult
+
+# subprocess, selectors and pathlib are imported by the process pool only: the compiled walker's
+# threads start sooner without them (`uvci scan` starts its walkers before anything else).
+
+Unit = tuple[str, str, "tuple[int, int, int] | None"]
 
 # Below this many units, starting processes costs more than it saves.
 POOL_MIN_UNITS = 48
 
 
 def _worker_command() -> tuple[list[str], dict[str, str]]:
+    from pathlib import Path
+
     env = dict(os.environ)
     if getattr(sys, "frozen", False):  # PyInstaller: the app binary handles WORKER_FLAG itself
         return [sys.executable, WORKER_FLAG], env
@@ -58,6 +68,12 @@ class WorkerPool:
     """
 
     def __init__(self, count: int, early: Sequence[Unit] = (), task: str = "walk") -> None:
+        import subprocess
+
+        from uv_cache_inspector.core.subproc import NO_WINDOW
+
+        # Windows: walkers below the app's priority (elsewhere they lower their own: walk.py).
+        below_normal: int = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)
         cmd, env = _worker_command()
         niceness = worker_niceness()
         if niceness is not None:
@@ -77,7 +93,7 @@ class WorkerPool:
                         stderr=subprocess.DEVNULL,
                         env=env,
                         close_fds=True,
-                        creationflags=NO_WINDOW | _BELOW_NORMAL,
+                        creationflags=NO_WINDOW | below_normal,
                     )
                 )
                 # Niced from here on, not only once the worker has started up.
@@ -100,6 +116,8 @@ class WorkerPool:
         self.close()
 
     def close(self) -> None:
+        import subprocess
+
         for p in self.procs:
             try:
                 if p.stdin:
@@ -148,6 +166,8 @@ class WorkerPool:
     def run(self, chunks: Sequence[Sequence[Any]]) -> Iterator[list[Any]]:
         """Yield each chunk's results as they arrive (order not kept), early ones included.
         Units and results are the task's: walk_unit's (UnitResult) or check_archive's."""
+        import selectors
+
         todo = list(reversed([list(c) for c in chunks])) + self._pending
         self._pending = []
         sel = selectors.DefaultSelector()
@@ -186,3 +206,86 @@ def chunked(units: Sequence[Any], workers: int) -> list[list[Any]]:
         return []
     size = max(1, min(64, len(units) // (workers * 8) or 1))
     return [list(units[i : i + size]) for i in range(0, len(units), size)]
+
+
+class ThreadPool:
+    """Walker threads with `WorkerPool`'s interface, for the compiled walker.
+
+    The threads start on the `early` units at once; `run()` queues the rest and yields each
+    chunk's results as it is done. On Linux each thread lowers its own priority as the worker
+    processes do (a thread has its own nice value there), so the app's GUI thread gets a core.
+    """
+
+    def __init__(self, count: int, early: Sequence[Unit] = ()) -> None:
+        self.early_paths = frozenset(u[0] for u in early)
+        self._tasks: queue.SimpleQueue[list[Unit] | None] = queue.SimpleQueue()
+        self._results: queue.SimpleQueue[list[UnitResult] | BaseException] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._sent = 0
+        self._niceness = worker_niceness() if sys.platform.startswith("linux") else None
+        for chunk in chunked(early, count):
+            self._tasks.put(chunk)
+            self._sent += 1
+        self._threads = [
+            threading.Thread(target=self._work, name=f"uvci-walker-{i}", daemon=True)
+            for i in range(count)
+        ]
+        for t in self._threads:
+            t.start()
+
+    def _work(self) -> None:
+        if self._niceness is not None:
+            lower_priority(threading.get_native_id(), self._niceness)
+        while True:
+            chunk = self._tasks.get()
+            if chunk is None:
+                return
+            if self._stop.is_set():
+                self._results.put([])
+                continue
+            try:
+                self._results.put(walk_many(chunk, compiled=True))
+            except BaseException as exc:  # surfaced by run(), never lost in a thread
+                self._results.put(exc)
+
+    def __enter__(self) -> ThreadPool:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+        self._threads = []
+
+    def end(self, cancelled: bool) -> None:
+        """Done with the pool (as WorkerPool.end)."""
+        if cancelled:
+            self.kill()
+        else:
+            self.close()
+
+    def kill(self) -> None:
+        """Stop handing out work; a unit being walked finishes (the threads are daemons)."""
+        self._stop.set()
+        self.close()
+
+    def run(self, chunks: Sequence[Sequence[Unit]]) -> Iterator[list[UnitResult]]:
+        """Yield each chunk's results as they arrive (order not kept), early ones included."""
+        for chunk in chunks:
+            self._tasks.put(list(chunk))
+            self._sent += 1
+        for _ in range(self._sent):
+            got = self._results.get()
+            if isinstance(got, BaseException):
+                raise got
+            yield got
+        self._sent = 0
+
+
+def start_pool(count: int, early: Sequence[Unit] = ()) -> WorkerPool | ThreadPool:
+    """Walker threads when the compiled walker runs, else walker processes (OSError: none)."""
+    if use_compiled():
+        return ThreadPool(count, early)
+    return WorkerPool(count, early)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass, field
+from typing import Any
 
 # Filesystems that are not local disks (uv-format §8, failure-modes F7): locks may not
 # exclude, entries may vanish, hardlinks may be missing.
@@ -127,6 +128,56 @@ def mounts_below(path: str) -> list[str]:
     from uv_cache_inspector.core.platform import posix
 
     return posix.mounts_inside(os.path.realpath(path))
+
+
+class MountWatch:
+    """`mounts_below()` for many paths in a row (a prune's deletions): the mount table is read
+    once and again only when the kernel says it changed. Linux makes /proc/self/mountinfo
+    pollable for exactly this (proc(5): a mount or unmount in this namespace marks it with
+    POLLPRI until the next poll), so every answer is as fresh as a new read would have been at
+    that instant, for one poll() instead of a read and a parse of the whole table. Where the
+    file cannot be polled, each call reads it again, as `mounts_below()` does."""
+
+    def __init__(self) -> None:
+        self._fd = -1
+        self._mounts: list[Any] = []
+        if not sys.platform.startswith("linux"):
+            return
+        import select
+
+        try:
+            self._fd = os.open("/proc/self/mountinfo", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return
+        self._poll = select.poll()
+        self._poll.register(self._fd, select.POLLPRI | select.POLLERR)
+        self._changed = select.POLLPRI | select.POLLERR
+        self._read()
+
+    def _read(self) -> None:
+        from uv_cache_inspector.core.platform import posix
+
+        chunks = []
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        while chunk := os.read(self._fd, 1 << 16):
+            chunks.append(chunk)
+        self._mounts = posix.parse_mountinfo(b"".join(chunks).decode("utf-8", "replace"))
+
+    def below(self, path: str) -> list[str]:
+        if not sys.platform.startswith("linux"):
+            return []
+        if self._fd < 0:
+            return mounts_below(path)
+        from uv_cache_inspector.core.platform import posix
+
+        if any(ev & self._changed for _, ev in self._poll.poll(0)):
+            self._read()
+        return posix.mount_points_below(os.path.realpath(path), self._mounts)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 def tmpdir() -> str:
