@@ -1,4 +1,4 @@
-"""Build hook: compile the walker's inner loop (app/uv_cache_inspector/core/_walker.c).
+"""Build hook: compile the walker's inner loop (app/uv_cache_inspector/core/cache/_walker.c).
 
 Hatchling builds the package; this hook adds one C extension module when it can:
 
@@ -9,8 +9,8 @@ Hatchling builds the package; this hook adds one C extension module when it can:
   this hook changes.
 
 Where that cannot work (no C compiler, no Python headers, Windows) the build goes on without it,
-with a warning: the package then runs its Python walker (core/walk.py, the reference the compiled
-one is tested against) and `uvci --version` says which walker runs. `CC` picks the compiler
+with a warning: the package then runs its Python walker (core/cache/walk.py, the reference the
+compiled one is tested against) and `uvci --version` says which walker runs. `CC` picks the compiler
 (default: the one Python was built with); `UVCI_NO_COMPILE=1` skips the compiler on purpose.
 """
 
@@ -28,8 +28,8 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCE = Path("app", "uv_cache_inspector", "core", "_walker.c")
-PACKAGE_DIR = "uv_cache_inspector/core"
+SOURCE = Path("app", "uv_cache_inspector", "core", "cache", "_walker.c")
+PACKAGE_DIR = "uv_cache_inspector/core/cache"
 MODULE = "_walker"
 
 

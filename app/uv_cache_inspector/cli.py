@@ -42,7 +42,7 @@ class _Version(argparse.Action):
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
-        from uv_cache_inspector.core.walk import walker_description
+        from uv_cache_inspector.core.cache.walk import walker_description
 
         print(f"uvci {__version__} ({walker_description()})")
         parser.exit()
@@ -152,7 +152,6 @@ def build_parser() -> argparse.ArgumentParser:
         help="the user who runs uv (when run as root, the test-write runs as this user; "
         "default: the cache's owner or SUDO_UID)",
     )
-    p.add_argument("--steps-jsonl", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_test_write)
 
     def apply_options(p: argparse.ArgumentParser) -> None:
@@ -435,7 +434,7 @@ def _safe_streams() -> None:
 
 
 def _context(args: argparse.Namespace) -> Any:
-    from uv_cache_inspector.core.context import make_context
+    from uv_cache_inspector.core.cache.context import make_context
 
     return make_context(args.cache_dir, args.uv or (), layout=args.layout).start()
 
@@ -443,13 +442,17 @@ def _context(args: argparse.Namespace) -> Any:
 def _early_pool(cache_dir: str | None, workers: int | None) -> Any:
     """Start the scan's walker processes before anything else, when the cache is big enough to
     want them: their interpreters start while this one imports the rest of the inspector."""
-    from uv_cache_inspector.core.workers import POOL_MIN_UNITS, default_worker_count, start_pool
+    from uv_cache_inspector.core.cache.workers import (
+        POOL_MIN_UNITS,
+        default_worker_count,
+        start_pool,
+    )
 
     count = default_worker_count() if workers is None else workers
     if count <= 1:
         return None
     if cache_dir is None:
-        from uv_cache_inspector.core.location import locate
+        from uv_cache_inspector.core.cache.location import locate
 
         cache_dir = locate().path
     # The scan keys its units by real path; so must we, or the early work is wasted.
@@ -475,8 +478,8 @@ def _early_pool(cache_dir: str | None, workers: int | None) -> Any:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     pool = _early_pool(args.cache_dir, args.workers)
+    from uv_cache_inspector.core.cache.scan import scan
     from uv_cache_inspector.core.model import CancelToken
-    from uv_cache_inspector.core.scan import scan
 
     ctx = _context(args)
     token = CancelToken()
@@ -491,7 +494,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     )
     snap = drive(gen, ProgressLine())
     if args.json:
-        from uv_cache_inspector.core.jsonout import snapshot_json
+        from uv_cache_inspector.core.cache.jsonout import snapshot_json
 
         emit_json(snapshot_json(snap, ctx.location))
         return EXIT_OK
@@ -525,7 +528,7 @@ def _print_finding(f: Any, stream: TextIO | None = None) -> None:
 
 def _diagnose(args: argparse.Namespace, *, deep: bool, stream_human: bool) -> Any:
     """Run the diagnosis; print findings as they arrive when asked to (human output)."""
-    from uv_cache_inspector.core.diagnose import diagnose
+    from uv_cache_inspector.core.diagnosis.engine import diagnose
     from uv_cache_inspector.core.model import CancelToken, Progress
 
     ctx = _context(args)
@@ -625,10 +628,10 @@ def _read_explain_input(arg: str) -> str | bytes:
 def cmd_explain(args: argparse.Namespace) -> int:
     """Explain uv's error text. Works without a cache (the message may come from another
     machine): the text alone says a lot, and what could not be checked is said plainly."""
-    from uv_cache_inspector.core import explain as ex
-    from uv_cache_inspector.core.access import resolve_user
-    from uv_cache_inspector.core.diagnose import severity_rank
+    from uv_cache_inspector.core.diagnosis import explain as ex
+    from uv_cache_inspector.core.diagnosis.engine import severity_rank
     from uv_cache_inspector.core.model import Owner, display_path
+    from uv_cache_inspector.core.platform.access import resolve_user
 
     data = _read_explain_input(args.text)
     ctx = _context(args)
@@ -708,7 +711,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
 def _print_explanations(
     failures: list[Any], explained: list[Any], related: list[Any], notices: list[str]
 ) -> None:
-    from uv_cache_inspector.core.explain import escape
+    from uv_cache_inspector.core.diagnosis.explain import escape
 
     for n in notices:
         print(f"note: {escape(n)}")
@@ -774,24 +777,15 @@ def _print_step(s: Any) -> None:
 
 
 def cmd_test_write(args: argparse.Namespace) -> int:
-    from uv_cache_inspector.core import fmt, probe
+    from uv_cache_inspector.core import fmt
+    from uv_cache_inspector.core.testwrite import probe
 
     ctx = _context(args)
     root = ctx.location.path
     steps: list[Any] = []
-    if args.steps_jsonl:  # the child of probe.as_user: one step per line, as it happens
-        import dataclasses
-        import json
-
-        args.json = False
-
-        def show(s: Any) -> None:
-            print(json.dumps(dataclasses.asdict(s)), flush=True)
-
-    else:
-        show = _print_step
-    quiet = args.json or args.steps_jsonl
-    other = None if args.steps_jsonl else probe.runs_as_someone_else(root, args.owner)
+    show = _print_step
+    quiet = args.json
+    other = probe.runs_as_someone_else(root, args.owner)
     if not quiet:
         print(f"Test write on {fmt.user_path(root)}: uv's persist routine, step by step")
         if other is not None:
@@ -839,9 +833,7 @@ def cmd_test_write(args: argparse.Namespace) -> int:
 
 
 def _test_write_done(args: argparse.Namespace, root: str, steps: list[Any], ok: bool) -> int:
-    if args.steps_jsonl:
-        pass
-    elif args.json:
+    if args.json:
         emit_json({"ok": ok, "cache_dir": root, "steps": [s.to_json() for s in steps]})
     else:
         failed = next((s for s in steps if not s.ok), None)
@@ -889,7 +881,7 @@ def _print_plan(plan: Any, verbose: bool) -> None:
 def _apply(
     plan: Any, args: argparse.Namespace, only: set[str] | None = None, guard: Any = None
 ) -> Any:
-    from uv_cache_inspector.core.apply import apply
+    from uv_cache_inspector.core.actions.apply import apply
 
     return drive(
         apply(
@@ -944,11 +936,11 @@ def _report_results(
 
 
 def cmd_prune(args: argparse.Namespace) -> int:
-    from uv_cache_inspector.core import elevate
     from uv_cache_inspector.core import operations as ops
-    from uv_cache_inspector.core.apply import check_target
+    from uv_cache_inspector.core.actions import elevate
+    from uv_cache_inspector.core.actions.apply import check_target
+    from uv_cache_inspector.core.cache.scan import scan
     from uv_cache_inspector.core.fmt import parse_size
-    from uv_cache_inspector.core.scan import scan
 
     ctx = _context(args)
     real = check_target(ctx.location.path)
@@ -1022,7 +1014,7 @@ PRUNE_SIZES = (
 
 
 def _load_plan(path: str) -> Any:
-    from uv_cache_inspector.core.plan import Plan
+    from uv_cache_inspector.core.actions.plan import Plan
 
     try:
         with open(path, encoding="utf-8") as fh:
@@ -1054,17 +1046,17 @@ def _fresh_prune(snap: Any, ctx: Any, args: argparse.Namespace) -> Any:
 
 
 def _me() -> Any:
-    from uv_cache_inspector.core.access import resolve_user
+    from uv_cache_inspector.core.platform.access import resolve_user
 
     return resolve_user(None)
 
 
 def cmd_repair(args: argparse.Namespace) -> int:
-    from uv_cache_inspector.core import elevate
     from uv_cache_inspector.core import operations as ops
-    from uv_cache_inspector.core.access import has_account
-    from uv_cache_inspector.core.apply import check_target
-    from uv_cache_inspector.core.plan import Plan
+    from uv_cache_inspector.core.actions import elevate
+    from uv_cache_inspector.core.actions.apply import check_target
+    from uv_cache_inspector.core.actions.plan import Plan
+    from uv_cache_inspector.core.platform.access import has_account
 
     ctx = _context(args)
     real = check_target(ctx.location.path)
@@ -1140,10 +1132,10 @@ def _elevated(
     plan: Any, privileged: list[Any], user: Any, args: argparse.Namespace, extra: dict[str, Any]
 ) -> list[Any]:
     """Run the privileged part through pkexec/sudo/UAC/osascript, or say what to paste."""
-    from uv_cache_inspector.core import elevate
     from uv_cache_inspector.core import operations as ops
-    from uv_cache_inspector.core.apply import ActionResult
-    from uv_cache_inspector.core.plan import Plan
+    from uv_cache_inspector.core.actions import elevate
+    from uv_cache_inspector.core.actions.apply import ActionResult
+    from uv_cache_inspector.core.actions.plan import Plan
 
     sub = Plan(
         plan.root,
@@ -1173,8 +1165,9 @@ def _elevated(
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from uv_cache_inspector.core.scan import scan
-    from uv_cache_inspector.core.verify import fix_plan, verify
+    from uv_cache_inspector.core.actions.plan import verify_plan
+    from uv_cache_inspector.core.cache.scan import scan
+    from uv_cache_inspector.core.diagnosis.verify import verify
 
     if args.yes and not args.fix:
         raise UsageError("--yes applies the fix: use it with --fix")
@@ -1205,7 +1198,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
             ),
             progress,
         )
-        plan = fix_plan(snap, report.modified)
+        plan = verify_plan(snap, report.modified)
     if not args.json:
         _print_verify(report)
     if plan is None:
@@ -1244,7 +1237,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 
 def _print_reinstall(modified: Any, lead: str) -> None:
-    from uv_cache_inspector.core.verify import reinstall_commands
+    from uv_cache_inspector.core.diagnosis.verify import reinstall_commands
 
     print(
         "Environments that share the edited files keep them until reinstalled. "
@@ -1353,7 +1346,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
 
 
 def cmd_install_shortcut(args: argparse.Namespace) -> int:
-    from uv_cache_inspector.core import shortcut
+    from uv_cache_inspector.core.platform import shortcut
 
     result = (
         shortcut.uninstall(dry_run=args.dry_run)
@@ -1368,7 +1361,7 @@ def cmd_install_shortcut(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from uv_cache_inspector.core.report import markdown
+    from uv_cache_inspector.core.diagnosis.report import markdown
 
     diag, ctx = _diagnose(args, deep=True, stream_human=False)
     text = markdown(diag)
@@ -1462,18 +1455,13 @@ def _on_sigterm(*_: object) -> None:
 
 
 def _main(argv: list[str]) -> int:
-    from uv_cache_inspector.core.walk import WORKER_FLAG
+    if argv[:1] and argv[0].startswith("--uvci-"):  # a child of this program (core/selfexec.py)
+        from uv_cache_inspector.entry import run_child
 
-    if argv[:1] == [WORKER_FLAG]:  # a frozen build's scan worker (core/workers.py)
-        from uv_cache_inspector.core.walk import worker_main
-
-        worker_main()
-        return EXIT_OK
-    if argv[:1] and argv[0].startswith("--uvci-"):  # probe.py is imported only then: a scan
-        from uv_cache_inspector.core.probe import CLI_FLAG  # starts its walkers sooner
-
-        if argv[:1] == [CLI_FLAG]:  # a frozen build re-running itself (core/probe.py, as_user)
-            argv = argv[1:]
+        child = run_child(argv)
+        if child is not None:
+            return child
+        argv = argv[1:]  # CLI_FLAG: the command line itself
     _safe_streams()
     import signal
     import threading

@@ -142,7 +142,7 @@ def main(broken: str, healthy: str, out_dir: str) -> int:
     last_dialog().close()
 
     # As a user without pkexec sees Repair: Apply does the user's part, then the command.
-    from uv_cache_inspector.core import elevate
+    from uv_cache_inspector.core.actions import elevate
     from uv_cache_inspector.gui.views import plan_view
 
     real_geteuid = os.geteuid

@@ -93,8 +93,8 @@ def speed(mb: float, rounds: int) -> dict[str, object]:
 
 def _score(entries: list[dict], root: str, present: bool) -> tuple[int, list[str]]:
     sys.path.insert(0, str(ROOT / "app"))
-    from uv_cache_inspector.core import explain as ex
-    from uv_cache_inspector.core.access import resolve_user
+    from uv_cache_inspector.core.diagnosis import explain as ex
+    from uv_cache_inspector.core.platform.access import resolve_user
 
     user = resolve_user(None)
     ok, misses = 0, []

@@ -39,7 +39,7 @@ from tests.harness.dists import wheel_bytes
 from tests.harness.index import PackageIndex
 from tests.harness.uvcache import UvRun
 
-from uv_cache_inspector.core.record import parse_record
+from uv_cache_inspector.core.cache.record import parse_record
 
 
 def build(packages: int) -> Path:

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-from uv_cache_inspector.core.access import (
+from uv_cache_inspector.core.model import Owner
+from uv_cache_inspector.core.platform.access import (
     UvUser,
     explain_denial,
     is_shared,
@@ -16,7 +17,6 @@ from uv_cache_inspector.core.access import (
     resolve_user,
     sticky_blocks,
 )
-from uv_cache_inspector.core.model import Owner
 
 ALICE = UvUser(1000, 1000, frozenset({1000, 50}), "alice", "you")
 ROOT = UvUser(0, 0, frozenset({0}), "root", "you")

@@ -17,9 +17,9 @@ from tests.harness import fixtures
 from tests.harness.mountns import in_mount_namespace
 from tests.harness.uvcache import copy_cache, make_cache
 from tests.harness.uvproc import uv_holding_lock
-from uv_cache_inspector.core.diagnose import Diagnosis, diagnose
-from uv_cache_inspector.core.layout import buckets_for
-from uv_cache_inspector.core.uv_binaries import UvBinary
+from uv_cache_inspector.core.cache.layout import buckets_for
+from uv_cache_inspector.core.cache.uv_binaries import UvBinary
+from uv_cache_inspector.core.diagnosis.engine import Diagnosis, diagnose
 
 NEWEST = buckets_for((0, 13, 9))
 
@@ -340,10 +340,11 @@ def test_low_open_file_limit(real_cache):
 def _with_facts(root: Path, **changes):
     from dataclasses import replace
 
-    from uv_cache_inspector.core import diagnose as d
-    from uv_cache_inspector.core import lock, platform
-    from uv_cache_inspector.core.access import resolve_user
-    from uv_cache_inspector.core.quick import quick_look
+    from uv_cache_inspector.core import platform
+    from uv_cache_inspector.core.cache import lock
+    from uv_cache_inspector.core.diagnosis import engine as d
+    from uv_cache_inspector.core.diagnosis.quick import quick_look
+    from uv_cache_inspector.core.platform.access import resolve_user
 
     q = quick_look(str(root))
     facts = platform.gather(q.real_root)
@@ -362,14 +363,14 @@ def _with_facts(root: Path, **changes):
 
 
 def test_network_filesystem_rule(real_cache):
-    from uv_cache_inspector.core import diagnose as d
+    from uv_cache_inspector.core.diagnosis import engine as d
 
     inp = _with_facts(real_cache, cache={"fstype": "nfs4", "mount_point": "/home"})
     assert [f.code for f in d.rule_network(inp)] == ["network-filesystem"]
 
 
 def test_wsl1_rule(real_cache):
-    from uv_cache_inspector.core import diagnose as d
+    from uv_cache_inspector.core.diagnosis import engine as d
 
     inp = _with_facts(real_cache, wsl=1, cache={"fstype": "lxfs"})
     (f,) = d.rule_wsl(inp)
@@ -380,7 +381,7 @@ def test_wsl1_rule(real_cache):
 def test_lock_unsupported_rule(real_cache):
     from dataclasses import replace
 
-    from uv_cache_inspector.core import diagnose as d
+    from uv_cache_inspector.core.diagnosis import engine as d
 
     inp = _with_facts(real_cache)
     inp.lock = replace(inp.lock, supported=False, error="Function not implemented (os error 38)")

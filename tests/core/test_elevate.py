@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import shlex
 
-from uv_cache_inspector.core import elevate
+from uv_cache_inspector.core.actions import elevate
 
 
 def _which(*present: str):  # type: ignore[no-untyped-def]

@@ -13,9 +13,9 @@ from tests.cli.helpers import APP
 from tests.harness.dists import write_wheel
 from tests.harness.mountns import in_mount_namespace
 from tests.harness.uvcache import clean_env
-from uv_cache_inspector.core import explain as ex
-from uv_cache_inspector.core import uvtext
-from uv_cache_inspector.core.access import UvUser
+from uv_cache_inspector.core.diagnosis import explain as ex
+from uv_cache_inspector.core.diagnosis import uvtext
+from uv_cache_inspector.core.platform.access import UvUser
 
 ALICE = UvUser(1000, 1000, frozenset({1000}), "alice", "you")
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -291,7 +291,7 @@ def test_real_full_disk(uvr, uv_bin, dists_dir, world_tmp):
 
 
 def _ranked(op, paths, errno, text=""):
-    from uv_cache_inspector.core import oserrors
+    from uv_cache_inspector.core.diagnosis import oserrors
 
     platform = ex._platform_of(paths, [text])
     kind = oserrors.classify(errno, "", platform)

@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from uv_cache_inspector import cli
-from uv_cache_inspector.core import explain as ex
-from uv_cache_inspector.core.access import UvUser, resolve_user
+from uv_cache_inspector.core.diagnosis import explain as ex
 from uv_cache_inspector.core.model import Owner
+from uv_cache_inspector.core.platform.access import UvUser, resolve_user
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 ENTRIES = json.loads((DATA / "explain_corpus.json").read_text(encoding="utf-8"))["entries"]

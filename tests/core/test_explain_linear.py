@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from uv_cache_inspector.core import explain as ex
+from uv_cache_inspector.core.diagnosis import explain as ex
 
 CORPUS = "\n".join(
     e["text"]

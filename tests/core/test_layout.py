@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from uv_cache_inspector.core.layout import (
+from uv_cache_inspector.core.cache.layout import (
     buckets_for,
     classify,
     parse_bucket,

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.harness import fixtures
-from uv_cache_inspector.core import links
+from uv_cache_inspector.core.cache import links
 
 
 @pytest.fixture(scope="module")

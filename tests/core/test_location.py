@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from uv_cache_inspector.core.location import ask_uv_cache_dir, cross_check, locate
+from uv_cache_inspector.core.cache.location import ask_uv_cache_dir, cross_check, locate
 
 
 def _env(home: Path, **extra: str) -> dict[str, str]:

@@ -10,7 +10,7 @@ import textwrap
 import pytest
 
 from tests.harness.uvproc import uv_holding_lock
-from uv_cache_inspector.core import lock
+from uv_cache_inspector.core.cache import lock
 from uv_cache_inspector.core.errors import CacheInUseError
 
 
@@ -50,7 +50,7 @@ def test_exclusive_holder_is_reported_as_such(real_cache):
     code = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {os.path.join(os.path.dirname(lock.__file__), "..", "..", "..")!r})
-        from uv_cache_inspector.core import lock
+        from uv_cache_inspector.core.cache import lock
         with lock.exclusive({str(real_cache)!r}):
             print("held", flush=True)
             time.sleep(30)

@@ -10,11 +10,11 @@ import subprocess
 import pytest
 
 from tests.harness.uvcache import make_cache, tree_state
-from uv_cache_inspector.core import apply as ap
-from uv_cache_inspector.core import plan as pl
+from uv_cache_inspector.core.actions import apply as ap
+from uv_cache_inspector.core.actions import plan as pl
+from uv_cache_inspector.core.cache.layout import buckets_for
+from uv_cache_inspector.core.cache.scan import run_scan
 from uv_cache_inspector.core.errors import CacheInUseError, NotACacheError, UnsafeTargetError
-from uv_cache_inspector.core.layout import buckets_for
-from uv_cache_inspector.core.scan import run_scan
 
 NEWEST = buckets_for((0, 13, 9))
 
@@ -186,7 +186,7 @@ def test_chmod_and_chown_never_follow_links(real_cache, world_tmp):
 
 def test_repair_plan_keeps_deletes_below_an_ownership_fix(real_cache):
     """Regression: a chown of the root once swallowed every delete planned below it."""
-    from uv_cache_inspector.core.diagnose import diagnose
+    from uv_cache_inspector.core.diagnosis.engine import diagnose
 
     orphan = real_cache / ".tmpStale01"
     orphan.mkdir()
@@ -206,7 +206,7 @@ def test_repair_plan_keeps_deletes_below_an_ownership_fix(real_cache):
 
 def test_repair_plan_does_not_fix_owners_of_what_it_deletes(nobody_cache):
     """A root-owned orphan (left by `sudo uv`) is deleted, not first given back to the user."""
-    from uv_cache_inspector.core.diagnose import diagnose
+    from uv_cache_inspector.core.diagnosis.engine import diagnose
 
     os.chown(nobody_cache / "archive-v0", 0, 0)
     orphan = nobody_cache / ".tmpSudo01"
@@ -302,7 +302,7 @@ def test_fix_and_delete_hold_few_descriptors(world_tmp):
 import resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
 sys.path.insert(0, {str(pl.__file__.rsplit("/uv_cache_inspector/", 1)[0])!r})
-from uv_cache_inspector.core import apply as ap, plan as pl
+from uv_cache_inspector.core.actions import apply as ap, plan as pl
 def run(plan):
     gen = ap.apply(plan, journal=None)
     while True:

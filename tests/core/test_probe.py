@@ -14,7 +14,8 @@ import pytest
 from tests.cli.helpers import APP, uvci
 from tests.harness.mountns import in_mount_namespace
 from tests.harness.uvcache import tree_state
-from uv_cache_inspector.core import lock, probe
+from uv_cache_inspector.core.cache import lock
+from uv_cache_inspector.core.testwrite import probe
 
 
 def _run(root, **kw):
@@ -227,7 +228,7 @@ def test_lock_held_exclusively(real_cache):
     code = textwrap.dedent(f"""
         import sys, time
         sys.path.insert(0, {APP!r})
-        from uv_cache_inspector.core import lock
+        from uv_cache_inspector.core.cache import lock
         with lock.exclusive({str(real_cache)!r}):
             print("held", flush=True)
             time.sleep(30)

@@ -15,11 +15,11 @@ import pytest
 from tests.harness import fixtures
 from tests.harness.dists import write_wheel
 from tests.harness.uvcache import copy_cache, make_cache
-from uv_cache_inspector.core import scan as scan_mod
+from uv_cache_inspector.core.cache import scan as scan_mod
+from uv_cache_inspector.core.cache.layout import buckets_for
+from uv_cache_inspector.core.cache.scan import run_scan, scan
 from uv_cache_inspector.core.errors import CacheNotFoundError, CancelledError, NotACacheError
-from uv_cache_inspector.core.layout import buckets_for
 from uv_cache_inspector.core.model import ArchiveKind, BucketStatus, CancelToken, LinkState
-from uv_cache_inspector.core.scan import run_scan, scan
 
 NEWEST = buckets_for((0, 13, 9))
 
@@ -332,8 +332,8 @@ def test_symlinked_root_is_followed_like_uv(real_cache, world_tmp, uvr):
 def test_walkers_run_below_the_priority_of_the_process_that_started_them(tmp_path):
     """So that the app's GUI thread gets a core when the walkers fill them all (bench_gui_stall
     measured 50-80 ms stalls on 2 cores before)."""
-    from uv_cache_inspector.core.walk import WORKER_NICENESS
-    from uv_cache_inspector.core.workers import WorkerPool, chunked
+    from uv_cache_inspector.core.cache.walk import WORKER_NICENESS
+    from uv_cache_inspector.core.cache.workers import WorkerPool, chunked
 
     (tmp_path / "unit").mkdir()
     (tmp_path / "unit" / "f").write_bytes(b"x")
@@ -354,8 +354,8 @@ def test_walkers_run_below_the_priority_of_the_process_that_started_them(tmp_pat
 def test_walker_threads_run_below_the_priority_of_the_process(tmp_path, monkeypatch):
     """The compiled walker walks in threads of this process; on Linux each lowers its own
     priority as the walker processes do, and the thread that started them keeps its own."""
-    from uv_cache_inspector.core import workers
-    from uv_cache_inspector.core.walk import WORKER_NICENESS
+    from uv_cache_inspector.core.cache import workers
+    from uv_cache_inspector.core.cache.walk import WORKER_NICENESS
 
     seen: list[int] = []
     real = workers.walk_many

@@ -19,10 +19,10 @@ from tests.harness.dists import module_files, wheel_bytes
 from tests.harness.index import PackageIndex
 from tests.harness.uvcache import UvRun, make_cache, tree_state
 from uv_cache_inspector.cli import drive
-from uv_cache_inspector.core import record
+from uv_cache_inspector.core.cache import record
+from uv_cache_inspector.core.diagnosis.verify import load_summary, state_files, verify
 from uv_cache_inspector.core.errors import CancelledError
 from uv_cache_inspector.core.model import CancelToken, Progress
-from uv_cache_inspector.core.verify import load_summary, state_files, verify
 
 
 def _verify(cache: Path, state: Path, **kw):

@@ -1,4 +1,4 @@
-"""The compiled walker (core/_walker.c) against the Python walker (core/walk.py), its reference:
+"""The compiled walker (core/cache/_walker.c) against the Python walker (core/cache/walk.py), its reference:
 field by field, on caches real uv wrote (the session's, and those of five older releases), on a
 hostile tree (every kind of mark, problems, a loop and a mount, 200 levels, 2,000+ marks), as
 uid 65534 (unreadable folders), and on random trees (hypothesis).
@@ -25,9 +25,9 @@ from tests.cli.helpers import APP
 from tests.harness import fixtures
 from tests.harness.mountns import in_mount_namespace
 from tests.harness.uvcache import copy_cache
-from uv_cache_inspector.core import walk
-from uv_cache_inspector.core.layout import buckets_for
-from uv_cache_inspector.core.scan import run_scan
+from uv_cache_inspector.core.cache import walk
+from uv_cache_inspector.core.cache.layout import buckets_for
+from uv_cache_inspector.core.cache.scan import run_scan
 
 NEWEST = buckets_for((0, 13, 9))
 
@@ -35,7 +35,7 @@ NEWEST = buckets_for((0, 13, 9))
 # tests package): the units a scan would walk, each walked by both walkers and compared.
 PARITY = r"""
 import json, os, sys
-from uv_cache_inspector.core import walk
+from uv_cache_inspector.core.cache import walk
 
 def owner(path):
     st = os.lstat(os.path.dirname(path))
@@ -118,7 +118,7 @@ def parity(*roots: Path) -> dict[str, object]:
 
 
 def test_the_compiled_walker_is_built_and_runs():
-    """CI builds it (uv sync compiles core/_walker.c): the comparisons below need it."""
+    """CI builds it (uv sync compiles core/cache/_walker.c): the comparisons below need it."""
     assert walk.compiled_available(), (
         f"{walk.walker_description()}: install a C compiler and the Python headers, then "
         "`uv sync --reinstall-package uv-cache-inspector`"
@@ -252,9 +252,9 @@ def test_same_results_as_the_user_with_unreadable_folders(nobody_cache, unprivil
 # As the user: the whole snapshot with each walker (the link walk's list_dir included).
 WHOLE_SCANS = r"""
 import dataclasses, os, sys, time
-from uv_cache_inspector.core import walk
-from uv_cache_inspector.core.layout import buckets_for
-from uv_cache_inspector.core.scan import run_scan
+from uv_cache_inspector.core.cache import walk
+from uv_cache_inspector.core.cache.layout import buckets_for
+from uv_cache_inspector.core.cache.scan import run_scan
 time.time = lambda: 2_000_000_000.0
 docs = []
 for walker in ("python", "compiled"):
@@ -338,7 +338,7 @@ def test_same_results_on_random_trees(tree, world_tmp):
 
 def test_whole_scans_agree(template_cache, world_tmp, monkeypatch):
     """The whole snapshot (through the worker pool) is the same with either walker."""
-    import uv_cache_inspector.core.scan as scan_mod
+    import uv_cache_inspector.core.cache.scan as scan_mod
 
     cache = copy_cache(template_cache, world_tmp / "cache")
     _hostile(cache)

@@ -112,7 +112,7 @@ def test_prune_and_delete_never_leave_half_done_work(nobody_cache, unprivileged,
     archive = next(p for p in (cache / "archive-v0").iterdir() if p.is_dir())
     code = (
         "import json, sys\n"
-        "from uv_cache_inspector.core.scan import run_scan\n"
+        "from uv_cache_inspector.core.cache.scan import run_scan\n"
         "from uv_cache_inspector.core import operations as ops\n"
         "snap = run_scan(sys.argv[1])\n"
         "plan, _ = ops.delete(snap, [sys.argv[2]])\n"

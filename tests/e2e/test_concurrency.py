@@ -15,9 +15,9 @@ import time
 
 from tests.cli.helpers import uvci
 from tests.harness.dists import write_wheel
-from uv_cache_inspector.core.diagnose import diagnose
-from uv_cache_inspector.core.layout import buckets_for
-from uv_cache_inspector.core.scan import run_scan
+from uv_cache_inspector.core.cache.layout import buckets_for
+from uv_cache_inspector.core.cache.scan import run_scan
+from uv_cache_inspector.core.diagnosis.engine import diagnose
 from uv_cache_inspector.core.watch import CacheWatcher
 
 NEWEST = buckets_for((0, 13, 9))

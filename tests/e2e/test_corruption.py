@@ -23,13 +23,13 @@ from hypothesis import strategies as st
 from tests.cli.helpers import APP, uvci
 from tests.harness.mountns import in_mount_namespace
 from tests.harness.uvcache import copy_cache
-from uv_cache_inspector.core import apply as ap
-from uv_cache_inspector.core import plan as pl
-from uv_cache_inspector.core.diagnose import diagnose
+from uv_cache_inspector.core.actions import apply as ap
+from uv_cache_inspector.core.actions import plan as pl
+from uv_cache_inspector.core.cache.jsonout import snapshot_json
+from uv_cache_inspector.core.cache.layout import buckets_for
+from uv_cache_inspector.core.cache.scan import run_scan
+from uv_cache_inspector.core.diagnosis.engine import diagnose
 from uv_cache_inspector.core.errors import NotACacheError
-from uv_cache_inspector.core.jsonout import snapshot_json
-from uv_cache_inspector.core.layout import buckets_for
-from uv_cache_inspector.core.scan import run_scan
 
 NEWEST = buckets_for((0, 13, 9))
 EXAMPLES = int(os.environ.get("UVCI_CORRUPTION_EXAMPLES", "60"))

@@ -118,7 +118,7 @@ def test_repair_as_user_without_elevation(broken, unprivileged):
 def test_privileged_helper_applies_only_what_a_fresh_plan_wants(broken, world_tmp):
     """A saved plan that also asks to chown something else is cut down to the fresh plan."""
     cache, _, _ = broken
-    from uv_cache_inspector.core import plan as pl
+    from uv_cache_inspector.core.actions import plan as pl
 
     victim = cache / "wheels-v8"
     forged = pl.Plan(

@@ -96,10 +96,10 @@ def test_links_out_of_the_cache_from_everywhere(template_cache, world_tmp, outsi
 
 def test_dot_dot_in_windows_link_files(template_cache, world_tmp, outside):
     """Link files (the Windows layout, deliberately planted) naming paths outside the cache."""
-    from uv_cache_inspector.core import diagnose as dg
-    from uv_cache_inspector.core import plan as pl
-    from uv_cache_inspector.core.layout import buckets_for
-    from uv_cache_inspector.core.scan import run_scan
+    from uv_cache_inspector.core.actions import plan as pl
+    from uv_cache_inspector.core.cache.layout import buckets_for
+    from uv_cache_inspector.core.cache.scan import run_scan
+    from uv_cache_inspector.core.diagnosis import engine as dg
 
     cache = copy_cache(template_cache, world_tmp / "cache")
     bad = cache / "wheels-v8" / "pypi" / "evil"
@@ -176,7 +176,7 @@ def busy_cache(tmp_path_factory, uvr, dists_dir):
 # that action or between two, wherever the random N and K put it, however fast actions run.
 _STOP_AT = r"""
 import os, signal, sys
-from uv_cache_inspector.core import apply
+from uv_cache_inspector.core.actions import apply
 nth, kth = int(sys.argv[1]), int(sys.argv[2])
 state = {"doing": 0, "changes": -1}
 

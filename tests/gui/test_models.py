@@ -5,9 +5,9 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from uv_cache_inspector.core.diagnose import diagnose
-from uv_cache_inspector.core.inventory import build
-from uv_cache_inspector.core.layout import parse_bucket
+from uv_cache_inspector.core.cache.inventory import build
+from uv_cache_inspector.core.cache.layout import parse_bucket
+from uv_cache_inspector.core.diagnosis.engine import diagnose
 from uv_cache_inspector.core.model import Finding, Severity
 from uv_cache_inspector.gui.models.buckets import BucketTreeModel
 from uv_cache_inspector.gui.models.entries import (

@@ -11,8 +11,8 @@ from tests.cli.helpers import uvci
 
 
 def test_the_apps_prune_plan_is_the_clis(qtbot, real_cache, template, world_tmp, monkeypatch):
-    from uv_cache_inspector.core.context import make_context
-    from uv_cache_inspector.core.scan import run_scan
+    from uv_cache_inspector.core.cache.context import make_context
+    from uv_cache_inspector.core.cache.scan import run_scan
     from uv_cache_inspector.gui.views.prune_dialog import PruneDialog
 
     # An active venv installed in symlink mode, pointing into an archive prune would remove.

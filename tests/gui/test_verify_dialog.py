@@ -62,7 +62,7 @@ def test_verify_from_the_tools_menu_finds_the_edit_and_fixes_it(
 
 def test_cancel_stops_the_verify(qtbot, real_cache, world_tmp, monkeypatch):
     monkeypatch.setenv("UVCI_STATE_DIR", str(world_tmp / "state"))
-    from uv_cache_inspector.core.scan import run_scan
+    from uv_cache_inspector.core.cache.scan import run_scan
     from uv_cache_inspector.gui.views import verify_dialog
 
     snap = run_scan(str(real_cache))

@@ -150,7 +150,7 @@ def test_a_long_scan_can_be_cancelled(qtbot, settings, real_cache, monkeypatch):
     The scan is held (after its first progress report, inside the real generator) until the
     Cancel button has been pressed, so the test does not depend on how fast this disk is.
     """
-    from uv_cache_inspector.core import scan as scan_mod
+    from uv_cache_inspector.core.cache import scan as scan_mod
     from uv_cache_inspector.gui.main_window import MainWindow
 
     real_scan = scan_mod.scan
@@ -211,7 +211,7 @@ def test_menu_adds_the_app_to_the_application_menu(
     assert kind == "information" and "wrote 10 files" in text
     entry = tmp_path / ".local/share/applications/io.github.uvci.UvCacheInspector.desktop"
     assert entry.is_file()
-    from uv_cache_inspector.core import shortcut
+    from uv_cache_inspector.core.platform import shortcut
 
     shortcut.uninstall()
     assert not entry.exists()

@@ -17,7 +17,7 @@ def uv_holding_lock(
 ) -> Iterator[subprocess.Popen[str]]:
     """`uv run ... python -c sleep`: uv holds the shared lock for the child's whole life
     (uv-cache-format §5). Yields once the lock is visibly held."""
-    from uv_cache_inspector.core import lock
+    from uv_cache_inspector.core.cache import lock
 
     cmd = [uv, "run", "--no-project", "--cache-dir", str(cache), "--python", python]
     if index_url:

@@ -14,8 +14,9 @@ import pytest
 from tests.harness.dists import write_wheel
 from tests.harness.uvcache import make_cache
 from uv_cache_inspector import __version__
-from uv_cache_inspector.core.walk import WALKER_ENV, WORKER_FLAG
-from uv_cache_inspector.core.workers import POOL_MIN_UNITS
+from uv_cache_inspector.core.cache.walk import WALKER_ENV
+from uv_cache_inspector.core.cache.workers import POOL_MIN_UNITS
+from uv_cache_inspector.core.selfexec import WORKER_FLAG
 
 ROOT = Path(__file__).resolve().parents[2]
 

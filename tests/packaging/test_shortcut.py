@@ -13,7 +13,7 @@ from pathlib import Path
 from tests.cli.helpers import uvci
 from tests.harness.uvcache import tree_state
 from uv_cache_inspector.core import resources as res
-from uv_cache_inspector.core import shortcut
+from uv_cache_inspector.core.platform import shortcut
 
 VENV_BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 

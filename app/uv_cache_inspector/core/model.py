@@ -203,7 +203,7 @@ class Snapshot:
     root_owner: Owner | None = None
     root_device: int | None = None
     root_is_symlink: bool = False
-    # How links are read (core/links.py `detect_style`): "symlink" (Unix uv), "file" (Windows
+    # How links are read (core/cache/links.py `detect_style`): "symlink" (Unix uv), "file" (Windows
     # uv's link files) or "mixed" (both uvs wrote here: each kind counts as a reference).
     link_style: str = "symlink"
     layout_source: str = "default"  # "detected" | "requested" (--layout) | "default" (no links)

@@ -21,12 +21,12 @@ from typing import TYPE_CHECKING, Any
 from uv_cache_inspector.core.errors import CacheInUseError, UsageError
 
 if TYPE_CHECKING:
-    from uv_cache_inspector.core.apply import ActionResult
-    from uv_cache_inspector.core.diagnose import Diagnosis
-    from uv_cache_inspector.core.inuse import Guard
-    from uv_cache_inspector.core.layout import BucketSet
+    from uv_cache_inspector.core.actions.apply import ActionResult
+    from uv_cache_inspector.core.actions.inuse import Guard
+    from uv_cache_inspector.core.actions.plan import Action, Plan, PrunePolicy
+    from uv_cache_inspector.core.cache.layout import BucketSet
+    from uv_cache_inspector.core.diagnosis.engine import Diagnosis
     from uv_cache_inspector.core.model import Finding, Snapshot
-    from uv_cache_inspector.core.plan import Action, Plan, PrunePolicy
 
 # Finding codes that repair has a fix for (one list: the CLI, the app and the banner use it).
 REPAIRABLE = frozenset(
@@ -75,7 +75,8 @@ class LockSituation:
 
 
 def lock_situation(root: str) -> LockSituation:
-    from uv_cache_inspector.core import inuse, lock
+    from uv_cache_inspector.core.actions import inuse
+    from uv_cache_inspector.core.cache import lock
 
     state = lock.probe(root)
     if not state.held:
@@ -134,8 +135,8 @@ def prune_policy(options: PruneOptions) -> PrunePolicy:
     """The policy of a prune, with every input resolved the same way for the CLI and the app:
     the environments to protect and uv's configured link mode (symlink mode makes venvs depend
     on archives)."""
-    from uv_cache_inspector.core.location import setting
-    from uv_cache_inspector.core.plan import PrunePolicy
+    from uv_cache_inspector.core.actions.plan import PrunePolicy
+    from uv_cache_inspector.core.cache.location import setting
 
     if options.older_than_days is not None and not (0 < options.older_than_days < 1e6):
         raise UsageError(
@@ -164,7 +165,7 @@ def prune(
     situation: LockSituation | None = None,
 ) -> tuple[Plan, Guard | None]:
     """The prune plan, and (when uv runs) the guard that re-checks each deletion."""
-    from uv_cache_inspector.core.plan import prune_plan
+    from uv_cache_inspector.core.actions.plan import prune_plan
 
     policy = prune_policy(options)
     # Guarded when the user asked for it, or when our own launcher is the only holder; any
@@ -187,7 +188,7 @@ def prune(
 
 
 def _guard(snap: Snapshot, plan: Plan) -> Guard:
-    from uv_cache_inspector.core.inuse import guard_for, keep_what_is_used
+    from uv_cache_inspector.core.actions.inuse import guard_for, keep_what_is_used
 
     guard = guard_for(snap)
     keep_what_is_used(plan, guard)
@@ -204,8 +205,8 @@ def repair(
     while_in_use: bool = False,
 ) -> tuple[Plan, Guard | None]:
     """The repair plan for doctor's findings (all repairable ones, or those given)."""
-    from uv_cache_inspector.core.access import is_shared
-    from uv_cache_inspector.core.plan import repair_plan
+    from uv_cache_inspector.core.actions.plan import repair_plan
+    from uv_cache_inspector.core.platform.access import is_shared
 
     user = diagnosis.inputs.user
     pool = diagnosis.findings if findings is None else findings
@@ -231,7 +232,7 @@ def delete(
     while_in_use: bool = False,
 ) -> tuple[Plan, Guard | None]:
     """Remove chosen rows of the table (an archive goes with the links that name it)."""
-    from uv_cache_inspector.core.plan import delete_plan
+    from uv_cache_inspector.core.actions.plan import delete_plan
 
     plan = delete_plan(snap, list(paths))
     guarded = situation is not None and (situation.own_launcher or while_in_use)
@@ -251,7 +252,7 @@ def elevated_results(
     privileged: Sequence[Action], stdout: str, failure: str = "the administrator step did not run"
 ) -> list[ActionResult]:
     """What the privileged helper did, read from its JSON output (empty: it did not run)."""
-    from uv_cache_inspector.core.apply import ActionResult
+    from uv_cache_inspector.core.actions.apply import ActionResult
 
     try:
         data: Any = json.loads(stdout)

@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from uv_cache_inspector.core.layout import parse_bucket
+from uv_cache_inspector.core.cache.layout import parse_bucket
 
 # Linux lists locks in /proc/locks: reading it takes no lock, so watching never makes a
 # starting `uv cache prune` wait. Elsewhere uv's non-blocking probe runs once a second.
@@ -69,7 +69,7 @@ EVENTS = (
 
 
 def _archive_name(path: str) -> dict[str, Any]:
-    from uv_cache_inspector.core.links import dist_info_name_version, normalize_name
+    from uv_cache_inspector.core.cache.links import dist_info_name_version, normalize_name
 
     try:
         for n in os.listdir(path):
@@ -368,7 +368,7 @@ class CacheWatcher:
     def _lock_state(self) -> bool | None:
         lock_path = self._lock_path
         if not _HAS_PROC_LOCKS:
-            from uv_cache_inspector.core import lock
+            from uv_cache_inspector.core.cache import lock
 
             return lock.probe(self.root).held
         try:
@@ -377,7 +377,7 @@ class CacheWatcher:
                 text = fh.read()
         except OSError:
             return None
-        from uv_cache_inspector.core.lock import parse_proc_locks
+        from uv_cache_inspector.core.cache.lock import parse_proc_locks
 
         dev = f"{os.major(st.st_dev):02x}:{os.minor(st.st_dev):02x}"
         me = os.getpid()  # our own probes (the app's doctor) are not uv at work
@@ -406,7 +406,7 @@ class CacheWatcher:
                 continue
             self._lock_held = held
             if held:
-                from uv_cache_inspector.core import lock
+                from uv_cache_inspector.core.cache import lock
 
                 holders = [h.label() for h in lock.holders(os.path.join(self.root, ".lock"))]
                 self._push(

@@ -139,19 +139,15 @@ def screenshot(
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    from uv_cache_inspector.core.walk import WORKER_FLAG
+    if argv[:1] and argv[0].startswith("--uvci-"):  # a child of this program (core/selfexec.py)
+        from uv_cache_inspector.entry import run_child
 
-    if argv[:1] == [WORKER_FLAG]:  # a frozen build's scan worker (core/workers.py)
-        from uv_cache_inspector.core.walk import worker_main
-
-        worker_main()
-        return 0
-    from uv_cache_inspector.core.probe import CLI_FLAG
-
-    if argv[:1] == [CLI_FLAG]:  # a frozen build re-running its command line (core/probe.py)
+        child = run_child(argv)
+        if child is not None:
+            return child
         from uv_cache_inspector.cli import main as cli_main
 
-        return cli_main(argv[1:])
+        return cli_main(argv[1:])  # CLI_FLAG: the command line (the elevated helper, a frozen app)
     args = _parse(argv)
     problem = display_problem()
     if problem is not None:

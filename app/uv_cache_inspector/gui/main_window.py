@@ -42,10 +42,10 @@ from PySide6.QtWidgets import (
 
 from uv_cache_inspector import __version__
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.context import CacheContext, make_context
-from uv_cache_inspector.core.diagnose import Diagnosis, diagnose, severity_rank
+from uv_cache_inspector.core.cache.context import CacheContext, make_context
+from uv_cache_inspector.core.cache.inventory import Inventory, Row, build
+from uv_cache_inspector.core.diagnosis.engine import Diagnosis, diagnose, severity_rank
 from uv_cache_inspector.core.errors import CacheNotFoundError, CancelledError, InspectorError
-from uv_cache_inspector.core.inventory import Inventory, Row, build
 from uv_cache_inspector.core.model import CancelToken, Finding, Progress
 from uv_cache_inspector.core.watch import WatchEvent
 from uv_cache_inspector.gui.models.buckets import BucketTreeModel
@@ -871,7 +871,7 @@ class MainWindow(QMainWindow):
         """Tools → Add to the application menu: what `uvci install-shortcut` does."""
 
         def run(_token: CancelToken) -> Generator[Progress, None, Any]:
-            from uv_cache_inspector.core import shortcut
+            from uv_cache_inspector.core.platform import shortcut
 
             yield Progress("writing the shortcut")
             return shortcut.install()

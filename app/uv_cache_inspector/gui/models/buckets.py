@@ -7,7 +7,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.inventory import Node
+from uv_cache_inspector.core.cache.inventory import Node
 from uv_cache_inspector.gui.models.roles import Role
 from uv_cache_inspector.gui.style import severity_color
 

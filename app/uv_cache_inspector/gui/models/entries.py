@@ -16,7 +16,7 @@ from PySide6.QtCore import (
 )
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.inventory import Row
+from uv_cache_inspector.core.cache.inventory import Row
 from uv_cache_inspector.gui.models.roles import Role
 from uv_cache_inspector.gui.style import severity_color
 

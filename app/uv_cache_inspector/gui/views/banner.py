@@ -18,7 +18,7 @@ from PySide6.QtWidgets import (
 )
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.diagnose import severity_rank
+from uv_cache_inspector.core.diagnosis.engine import severity_rank
 from uv_cache_inspector.core.model import Finding, Severity
 from uv_cache_inspector.gui.style import banner_color, severity_color
 from uv_cache_inspector.gui.wording import PRUNE, REPAIR, fix_kind, window_fix

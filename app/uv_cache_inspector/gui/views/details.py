@@ -9,8 +9,8 @@ import time
 from PySide6.QtWidgets import QTextBrowser, QWidget
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.access import group_name, user_name
-from uv_cache_inspector.core.inventory import Inventory, Row
+from uv_cache_inspector.core.cache.inventory import Inventory, Row
+from uv_cache_inspector.core.platform.access import group_name, user_name
 from uv_cache_inspector.gui.style import severity_color
 from uv_cache_inspector.gui.wording import window_fix
 

@@ -34,7 +34,7 @@ _FIX_LABELS = {"repair": "Fix it: Repair…", "prune": "Fix it: Prune…"}
 
 
 def _e(text: str) -> str:
-    from uv_cache_inspector.core.explain import escape
+    from uv_cache_inspector.core.diagnosis.explain import escape
 
     return html.escape(escape(text))
 
@@ -168,9 +168,9 @@ class ExplainDialog(QDialog):
         text, root, owner = self.input.toPlainText(), self.root, self.owner
 
         def run(_token: object) -> Generator[Progress, None, tuple[list[Any], list[str]]]:
-            from uv_cache_inspector.core import explain
-            from uv_cache_inspector.core.access import resolve_user
+            from uv_cache_inspector.core.diagnosis import explain
             from uv_cache_inspector.core.model import Owner
+            from uv_cache_inspector.core.platform.access import resolve_user
 
             yield Progress("explaining")
             real = os.path.realpath(root) if root else root

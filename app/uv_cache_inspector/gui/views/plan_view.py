@@ -31,9 +31,9 @@ from PySide6.QtWidgets import (
 )
 
 from uv_cache_inspector.core import fmt
+from uv_cache_inspector.core.actions.plan import Action, Plan
 from uv_cache_inspector.core.errors import CacheInUseError, CancelledError
 from uv_cache_inspector.core.model import Progress
-from uv_cache_inspector.core.plan import Action, Plan
 from uv_cache_inspector.gui.models.lists import Column, ObjectTable
 from uv_cache_inspector.gui.models.roles import Role
 from uv_cache_inspector.gui.tasks import TaskRunner
@@ -164,7 +164,7 @@ class PlanPanel(QWidget):
         admin = [a for a in plan.actions if a.needs_privilege]
         euid = os.geteuid() if hasattr(os, "geteuid") else 0
         if admin and euid != 0:
-            from uv_cache_inspector.core import elevate
+            from uv_cache_inspector.core.actions import elevate
 
             n = fmt.plural(len(admin), "action")
             if elevate.choose(interactive=False) == "none":
@@ -190,7 +190,7 @@ class PlanPanel(QWidget):
         if self.plan is None:
             return
         from uv_cache_inspector.core import operations as ops
-        from uv_cache_inspector.core.apply import apply
+        from uv_cache_inspector.core.actions.apply import apply
 
         plan = self.plan
         mine, self._privileged = ops.split_privileged(plan)
@@ -238,8 +238,8 @@ class PlanPanel(QWidget):
     def _start_elevation(self) -> bool:
         """Ask for administrator rights in the task runner (pkexec waits for the password);
         False when no elevation is possible here (the command to paste is shown instead)."""
-        from uv_cache_inspector.core import elevate
-        from uv_cache_inspector.core.apply import ActionResult
+        from uv_cache_inspector.core.actions import elevate
+        from uv_cache_inspector.core.actions.apply import ActionResult
 
         assert self.plan is not None
         uid = self.plan.for_uid if self.plan.for_uid is not None else os.getuid()

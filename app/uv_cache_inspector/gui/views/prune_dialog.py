@@ -22,9 +22,9 @@ from PySide6.QtWidgets import (
 
 from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core import operations as ops
-from uv_cache_inspector.core.layout import BucketSet
+from uv_cache_inspector.core.actions.plan import Plan
+from uv_cache_inspector.core.cache.layout import BucketSet
 from uv_cache_inspector.core.model import Progress, Snapshot
-from uv_cache_inspector.core.plan import Plan
 from uv_cache_inspector.gui.tasks import TaskRunner
 from uv_cache_inspector.gui.views.plan_view import PlanPanel
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
-from uv_cache_inspector.core.diagnose import Diagnosis
+from uv_cache_inspector.core.diagnosis.engine import Diagnosis
 from uv_cache_inspector.core.model import Finding, Progress, Severity
 from uv_cache_inspector.core.operations import REPAIRABLE  # one list, for CLI and app
 from uv_cache_inspector.gui.tasks import TaskRunner

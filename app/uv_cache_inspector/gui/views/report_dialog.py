@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from uv_cache_inspector.core.diagnose import Diagnosis
+from uv_cache_inspector.core.diagnosis.engine import Diagnosis
 from uv_cache_inspector.core.model import Progress
 from uv_cache_inspector.gui.tasks import TaskRunner
 
@@ -46,7 +46,7 @@ class ReportDialog(QDialog):
         self.runner.result.connect(self._on_result)
 
         def make(_token: object) -> Generator[Progress, None, str]:
-            from uv_cache_inspector.core.report import markdown
+            from uv_cache_inspector.core.diagnosis.report import markdown
 
             yield Progress("report")
             return markdown(diagnosis)

@@ -99,7 +99,7 @@ class TestWriteDialog(QDialog):
         self.runner = TaskRunner(self)
         self.steps: list[TraceStep] = []
         lay = QVBoxLayout(self)
-        from uv_cache_inspector.core import probe
+        from uv_cache_inspector.core.testwrite import probe
 
         self.other = probe.runs_as_someone_else(root)
         as_whom = (
@@ -189,7 +189,7 @@ class TestWriteDialog(QDialog):
         self.runner.error.connect(self._on_error)
 
     def run(self) -> None:
-        from uv_cache_inspector.core import probe
+        from uv_cache_inspector.core.testwrite import probe
 
         self.steps = []
         self._longest = 0.0

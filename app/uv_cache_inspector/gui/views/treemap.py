@@ -9,7 +9,7 @@ from PySide6.QtGui import QColor, QFontMetrics, QMouseEvent, QPainter, QPaintEve
 from PySide6.QtWidgets import QToolTip, QWidget
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.treemap import Tile, layout
+from uv_cache_inspector.core.cache.treemap import Tile, layout
 from uv_cache_inspector.gui.style import dark
 
 _BUCKET_HUES = {

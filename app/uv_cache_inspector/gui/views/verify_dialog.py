@@ -25,16 +25,16 @@ from PySide6.QtWidgets import (
 )
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.errors import CancelledError
-from uv_cache_inspector.core.model import CancelToken, Progress, Snapshot
-from uv_cache_inspector.core.verify import (
+from uv_cache_inspector.core.actions.plan import verify_plan
+from uv_cache_inspector.core.diagnosis.verify import (
     ChangedFile,
     ModifiedArchive,
     VerifyReport,
-    fix_plan,
     reinstall_commands,
     verify,
 )
+from uv_cache_inspector.core.errors import CancelledError
+from uv_cache_inspector.core.model import CancelToken, Progress, Snapshot
 from uv_cache_inspector.gui.models.lists import Column, ObjectTable
 from uv_cache_inspector.gui.models.roles import Role
 from uv_cache_inspector.gui.tasks import TaskRunner
@@ -212,7 +212,7 @@ class VerifyDialog(QDialog):
             "\n".join(f"Cannot verify {k:,}: {r}." for r, k in sorted(reasons.items()))
         )
         if n:
-            self.panel.set_plan(fix_plan(self.snapshot, report.modified))
+            self.panel.set_plan(verify_plan(self.snapshot, report.modified))
             self.commands.setPlainText("\n".join(reinstall_commands(report.modified)))
             self.fix.show()
         else:

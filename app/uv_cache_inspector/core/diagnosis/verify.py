@@ -8,10 +8,10 @@ too, and every later install of that version, in every project, gets the edit (u
 with each file's link count and the environments found to share it, and remembers its verdicts
 in the user's state directory so that checking an unchanged cache again hashes nothing.
 
-`fix_plan()` removes the modified archives with every link that names them, links first (the
-plan/apply machinery of prune: uv finds a usable cache at every instant), so the next install
-unpacks a fresh copy. Environments keep their edited files until reinstalled; the report names
-the command. Cached environments in the cache that share an edited file go too (uv recreates
+`actions.plan.verify_plan()` removes the modified archives with every link that names them, links
+first (the plan/apply machinery of prune: uv finds a usable cache at every instant), so the next
+install unpacks a fresh copy. Environments keep their edited files until reinstalled; the report
+names the command. Cached environments in the cache that share an edited file go too (uv recreates
 them on demand).
 
 The CLI (`uvci verify`) and the app's Tools → Verify both run `verify()`.
@@ -27,11 +27,19 @@ import shlex
 import time
 from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from uv_cache_inspector.core import fmt
+from uv_cache_inspector.core.cache.links import normalize_name
+from uv_cache_inspector.core.cache.record import (
+    MISSING,
+    UNREADABLE,
+    ArchiveCheck,
+    ArchiveState,
+    check_many,
+    file_key,
+)
 from uv_cache_inspector.core.errors import CacheUnreadableError, CancelledError, NotACacheError
-from uv_cache_inspector.core.links import normalize_name
 from uv_cache_inspector.core.model import (
     CancelToken,
     Finding,
@@ -40,17 +48,6 @@ from uv_cache_inspector.core.model import (
     Snapshot,
     display_path,
 )
-from uv_cache_inspector.core.record import (
-    MISSING,
-    UNREADABLE,
-    ArchiveCheck,
-    ArchiveState,
-    check_many,
-    file_key,
-)
-
-if TYPE_CHECKING:
-    from uv_cache_inspector.core.plan import Plan
 
 STATE_ENV = "UVCI_STATE_DIR"
 STATE_VERSION = 1
@@ -376,7 +373,7 @@ def _archives(root: str, snapshot: Snapshot | None) -> tuple[str, dict[str, int]
         if not (snapshot.has_tag or snapshot.buckets):
             raise NotACacheError(f"{snapshot.root} is not a uv cache: nothing to verify")
         return snapshot.real_root, {a.path: max(1, a.bytes) for a in snapshot.archives}
-    from uv_cache_inspector.core.quick import quick_look
+    from uv_cache_inspector.core.diagnosis.quick import quick_look
 
     quick = quick_look(root)  # raises for a missing root, a file, an unreadable root
     if not quick.looks_like_uv_cache():
@@ -410,7 +407,7 @@ def verify(
     made gives the archives' sizes (for progress and balancing); without one the cache is not
     scanned. Raises CacheNotFoundError / NotACacheError for the root and CancelledError when
     `cancel` fires (nothing is remembered then)."""
-    from uv_cache_inspector.core.workers import WorkerPool, chunked, default_worker_count
+    from uv_cache_inspector.core.cache.workers import WorkerPool, chunked, default_worker_count
 
     token = cancel or CancelToken()
     started = time.time()
@@ -589,30 +586,6 @@ def _remember(
         report.state_file = verdicts_file
     except OSError as exc:
         report.state_note = f"could not remember the verdicts in {verdicts_file}: {exc}"
-
-
-def fix_plan(snap: Snapshot, modified: Sequence[ModifiedArchive]) -> Plan:
-    """Remove each modified archive with every link and pointer that names it (links first, as
-    prune does), and the cached environments that share its edited files; uv unpacks (and
-    builds) fresh copies on the next install."""
-    from uv_cache_inspector.core.plan import Plan, _remove_archives_with_links
-
-    plan = Plan(snap.real_root, "verify", [], uv_version=snap.uv_version)
-    done: set[str] = set()
-    archives = {a.path: a for a in snap.archives}
-    edited = [archives[m.path] for m in modified if m.path in archives]
-    why = "changed after uv unpacked it"
-    _remove_archives_with_links(snap, edited, why, "modified", plan, done)
-    envs = sorted({e for m in modified for e in m.environments if e in archives})
-    _remove_archives_with_links(
-        snap,
-        [archives[e] for e in envs],
-        "cached environment sharing an edited file",
-        "modified",
-        plan,
-        done,
-    )
-    return plan
 
 
 # -- what doctor and the app say without hashing -----------------------------------------------

@@ -32,16 +32,16 @@ from contextlib import ExitStack
 from dataclasses import dataclass, field
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.access import UvUser, resolve_user
+from uv_cache_inspector.core.cache.layout import NEWEST_KNOWN, BucketSet, buckets_for
 from uv_cache_inspector.core.errors import (
     CacheInUseError,
     CacheNotFoundError,
     InspectorError,
     NotACacheError,
 )
-from uv_cache_inspector.core.layout import NEWEST_KNOWN, BucketSet, buckets_for
 from uv_cache_inspector.core.model import Owner, TraceStep
-from uv_cache_inspector.core.subproc import NO_WINDOW
+from uv_cache_inspector.core.platform.access import UvUser, resolve_user
+from uv_cache_inspector.core.platform.subproc import NO_WINDOW
 
 ID_ALPHABET = "_-" + string.digits + string.ascii_letters  # uv-fastid (uv-cache-format §3)
 TMP_ALPHABET = string.ascii_letters + string.digits  # the tempfile crate's names
@@ -100,7 +100,8 @@ def explain_failure(
     step: str, exc: OSError, path: str | None, target: str | None, user: UvUser, root: str
 ) -> str:
     """Why a step failed, from the state of the filesystem right now."""
-    from uv_cache_inspector.core import explain, platform
+    from uv_cache_inspector.core import platform
+    from uv_cache_inspector.core.diagnosis import explain
 
     code = exc.errno
     where = path or root
@@ -161,7 +162,7 @@ def explain_failure(
 
 
 def _holders(path: str) -> str:
-    from uv_cache_inspector.core import processes
+    from uv_cache_inspector.core.platform import processes
 
     try:
         users = processes.using([path]).get(path, [])
@@ -257,7 +258,7 @@ def replay(
     The last step is always the cleanup (or what was kept). Closing the generator early (a
     cancelled UI) still removes every trace, silently.
     """
-    from uv_cache_inspector.core import lock
+    from uv_cache_inspector.core.cache import lock
 
     if not os.path.isdir(root):
         raise CacheNotFoundError(f"uv has not created a cache at {root}")
@@ -689,7 +690,7 @@ class _UvRun:
         return removed
 
     def steps_until_failure(self) -> Generator[TraceStep, None, None]:
-        from uv_cache_inspector.core import explain
+        from uv_cache_inspector.core.diagnosis import explain
 
         root = self.root
         self.before = set(_listdir(os.path.join(root, "archive-v0")))
@@ -900,9 +901,7 @@ def _remove_probe_entries(root: str, name: str, before: set[str]) -> list[str]:
 #
 # Run as root, every step passes: root is not refused by permission bits. When the user who runs
 # uv is someone else (the cache's owner, SUDO_UID, --owner), the test-write is re-run as that
-# user in a child process (`uvci test-write --steps-jsonl`), whose steps are streamed back.
-
-CLI_FLAG = "--uvci-cli"  # a frozen app: run the command line instead of the window
+# user in a child process (testwrite/child.py), whose steps are streamed back as JSON lines.
 
 
 def runs_as_someone_else(root: str, owner: str | None = None) -> UvUser | None:
@@ -915,7 +914,7 @@ def runs_as_someone_else(root: str, owner: str | None = None) -> UvUser | None:
 
 def _runnable_by(path: str, user: UvUser) -> bool:
     """Can `user` execute `path` (search on every directory above it, execute on it)?"""
-    from uv_cache_inspector.core.access import may
+    from uv_cache_inspector.core.platform.access import may
 
     real = os.path.realpath(path)
     try:
@@ -934,10 +933,12 @@ def _runnable_by(path: str, user: UvUser) -> bool:
 
 
 def child_command(user: UvUser) -> list[str]:
-    """How to start our own command line as `user`: an interpreter of this Python version that
-    `user` may execute (a venv under /root is not), with our import path."""
+    """How to start the test-write's child as `user`: an interpreter of this Python version that
+    `user` may execute (a venv under /root is not); the caller passes our import path."""
+    from uv_cache_inspector.core.selfexec import TESTWRITE_FLAG, TESTWRITE_MODULE, python_child
+
     if getattr(sys, "frozen", False):
-        return [sys.executable, CLI_FLAG]
+        return python_child(TESTWRITE_MODULE, TESTWRITE_FLAG)
     version = f"{sys.version_info.major}.{sys.version_info.minor}"
     candidates = [
         sys.executable,
@@ -947,8 +948,7 @@ def child_command(user: UvUser) -> list[str]:
         f"/usr/local/bin/python{version}",
     ]
     python = next((c for c in candidates if c and _runnable_by(c, user)), sys.executable)
-    start = "import sys; from uv_cache_inspector.cli import main; sys.exit(main(sys.argv[1:]))"
-    return [python, "-c", start]
+    return python_child(TESTWRITE_MODULE, TESTWRITE_FLAG, python)
 
 
 def as_user(
@@ -964,21 +964,12 @@ def as_user(
     import json
     import signal
 
+    from uv_cache_inspector.core.testwrite.child import request
+
     cmd = [
         *child_command(user),
-        "test-write",
-        "--steps-jsonl",
-        "--cache-dir",
-        root,
-        "--bucket",
-        bucket,
+        request(root, bucket=bucket, keep=keep, uv=uv, use_strace=use_strace),
     ]
-    if keep:
-        cmd.append("--keep")
-    if uv:
-        cmd += ["--with-uv", "--uv", uv]
-    if not use_strace:
-        cmd.append("--no-strace")
     try:
         import pwd
 

@@ -6,11 +6,11 @@ component for the kernel to resolve), keeps sums instead of per-file objects, an
 inode numbers of hard-linked files in flat `array('Q')` buffers, so memory grows with the number
 of units, not files.
 
-Two walkers give the same results (tests/core/test_walker_parity.py): the compiled one
-(core/_walker.c, built where a C compiler was found at install time), which walks whole lists of
-units without the GIL, so the scan runs it in threads; and the Python one below, the reference,
-the fallback, and the only one on Windows, which the scan runs in spawned worker processes that
-import only this module (see `worker_main`).
+Two walkers give the same results (tests/core/test_walker_parity.py): the compiled one (_walker.c
+beside this file, built where a C compiler was found at install time), which walks whole lists of
+units without the GIL, so the scan runs it in threads; and the Python one below, the reference, the
+fallback, and the only one on Windows, which the scan runs in spawned worker processes that import
+only this module (see `worker_main`).
 
 Ownership and permissions are recorded as *marks* at the points where they change (a directory
 whose owner, group or mode differs from its parent's, a file whose owner differs from its
@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 import sys
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 _IFMT = 0o170000
@@ -40,15 +40,15 @@ _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 _USE_FD = os.scandir in os.supports_fd and os.stat in os.supports_dir_fd and _NOFOLLOW != 0
 _HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")
 
-# The compiled walker (core/_walker.c), built by the project's build where a C compiler is found
-# (hatch_build.py); without it, or with UVCI_WALKER=python, the Python walker below runs. Both
-# give identical results (tests/core/test_walker_parity.py).
+# The compiled walker (_walker.c beside this file), built by the project's build where a C
+# compiler is found (hatch_build.py); without it, or with UVCI_WALKER=python, the Python walker
+# below runs. Both give identical results (tests/core/test_walker_parity.py).
 _WALKER_API = 3  # must equal WALKER_API in _walker.c
 WALKER_ENV = "UVCI_WALKER"
 _compiled: Any = None
 _compiled_missing = ""
 try:
-    import uv_cache_inspector.core._walker as _compiled
+    import uv_cache_inspector.core.cache._walker as _compiled
 except ModuleNotFoundError:  # no compiler at install time, or Windows
     _compiled_missing = "is not built"
 except ImportError as _exc:
@@ -280,7 +280,7 @@ def walk_unit(
 
 
 def _walk_compiled(units: list[tuple[str, str, tuple[int, int, int] | None]]) -> list[UnitResult]:
-    """`walk_unit` of each unit by the compiled walker (core/_walker.c), which walks them all
+    """`walk_unit` of each unit by the compiled walker (core/cache/_walker.c), which walks them all
     without the GIL and hands back plain tuples."""
     assert _compiled is not None
     out = []
@@ -666,23 +666,20 @@ def walk_many(
     return [walk_unit(p, k, o, compiled=False) for p, k, o in units]
 
 
-WORKER_FLAG = "--uvci-walk-worker"
-
-
 WORKER_NICENESS = 10
 
 
 WORKER_NICE_ENV = "UVCI_WORKER_NICENESS"
 
 
-# What a worker does with each list of units: "walk" (the scan) or "verify" (core/record.py,
+# What a worker does with each list of units: "walk" (the scan) or "verify" (core/cache/record.py,
 # hashing archives against their RECORD). Set by core.workers.WorkerPool.
 WORKER_TASK_ENV = "UVCI_WORKER_TASK"
 
 
 def worker_task() -> Callable[[list[Any]], list[Any]]:
     if os.environ.get(WORKER_TASK_ENV) == "verify":
-        from uv_cache_inspector.core.record import check_many
+        from uv_cache_inspector.core.cache.record import check_many
 
         return check_many
     return walk_many
@@ -723,10 +720,11 @@ def _yield_the_cpu() -> None:
     lower_priority(0, int(value) if value.lstrip("-").isdigit() else None)
 
 
-def worker_main() -> None:
-    """A worker: reads length-prefixed pickled unit lists on stdin, answers on stdout.
+def worker_main(_argv: Sequence[str] = ()) -> int:
+    """A worker: reads length-prefixed pickled unit lists on stdin, answers on stdout; returns 0
+    when its parent closes stdin.
 
-    Spawned by core.scan with the inspector's own interpreter; it is trusted input from our own
+    Started by cache/workers.py (core/selfexec.py says how); its input is trusted, from our own
     parent process, never from the cache.
     """
     import pickle
@@ -738,7 +736,7 @@ def worker_main() -> None:
     while True:
         header = inp.read(8)
         if len(header) < 8:
-            return
+            return 0
         size = int.from_bytes(header, "little")
         units = pickle.loads(inp.read(size))  # noqa: S301 - our own parent process
         data = pickle.dumps(task(units), protocol=pickle.HIGHEST_PROTOCOL)
@@ -748,4 +746,4 @@ def worker_main() -> None:
 
 
 if __name__ == "__main__":
-    worker_main()
+    sys.exit(worker_main())

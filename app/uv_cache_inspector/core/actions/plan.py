@@ -22,15 +22,17 @@ import os
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.layout import (
+from uv_cache_inspector.core.cache.layout import (
     ROOT_CONTROL_FILES,
     BucketSet,
     is_known_bucket,
 )
-from uv_cache_inspector.core.links import normalize_name
+from uv_cache_inspector.core.cache.links import normalize_name
+from uv_cache_inspector.core.cache.refs import dangling_revisions, referenced_ids
+from uv_cache_inspector.core.cache.treewalk import count_linked_elsewhere
 from uv_cache_inspector.core.model import (
     Archive,
     BucketStatus,
@@ -39,8 +41,6 @@ from uv_cache_inspector.core.model import (
     Snapshot,
     display_path,
 )
-from uv_cache_inspector.core.refs import dangling_revisions, referenced_ids
-from uv_cache_inspector.core.treewalk import count_linked_elsewhere
 
 PLAN_VERSION = 1
 
@@ -59,6 +59,9 @@ ORDER = {
     "other": 50,
     "archive": 60,
 }
+
+if TYPE_CHECKING:
+    from uv_cache_inspector.core.diagnosis.verify import ModifiedArchive
 
 
 @dataclass(frozen=True, slots=True)
@@ -889,7 +892,7 @@ def _owned_by(path: str, uid: int) -> bool:
 
 
 def buckets_of(snap: Snapshot) -> BucketSet:
-    from uv_cache_inspector.core.layout import NEWEST_KNOWN, buckets_for, parse_version
+    from uv_cache_inspector.core.cache.layout import NEWEST_KNOWN, buckets_for, parse_version
 
     v = parse_version(snap.uv_version or "") or NEWEST_KNOWN
     return buckets_for(v)
@@ -914,4 +917,26 @@ def delete_plan(snap: Snapshot, paths: Sequence[str]) -> Plan:
                 _add(plan, _delete(snap, p, "chosen for removal", "chosen", "link"), done)
         else:
             _add(plan, _delete(snap, path, "chosen for removal", "chosen", "tmp"), done)
+    return plan
+
+
+def verify_plan(snap: Snapshot, modified: Sequence[ModifiedArchive]) -> Plan:
+    """Remove each modified archive with every link and pointer that names it (links first, as
+    prune does), and the cached environments that share its edited files; uv unpacks (and
+    builds) fresh copies on the next install."""
+    plan = Plan(snap.real_root, "verify", [], uv_version=snap.uv_version)
+    done: set[str] = set()
+    archives = {a.path: a for a in snap.archives}
+    edited = [archives[m.path] for m in modified if m.path in archives]
+    why = "changed after uv unpacked it"
+    _remove_archives_with_links(snap, edited, why, "modified", plan, done)
+    envs = sorted({e for m in modified for e in m.environments if e in archives})
+    _remove_archives_with_links(
+        snap,
+        [archives[e] for e in envs],
+        "cached environment sharing an edited file",
+        "modified",
+        plan,
+        done,
+    )
     return plan

@@ -34,11 +34,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from uv_cache_inspector.core.processes import ProcInfo, info
+from uv_cache_inspector.core.platform.processes import ProcInfo, info
 
 if TYPE_CHECKING:
+    from uv_cache_inspector.core.actions.plan import Plan
     from uv_cache_inspector.core.model import Snapshot
-    from uv_cache_inspector.core.plan import Plan
 
 # An archive or .tmp younger than this may be one a uv is creating now.
 GRACE_SECONDS = float(os.environ.get("UVCI_GRACE_SECONDS", "600"))
@@ -293,8 +293,8 @@ def _buckets_of_running_uvs(s: Sweep) -> dict[str, str]:
     """The buckets each running uv reads, by its own version: an older uv than the newest on
     the machine reads buckets a prune calls stale. {bucket name: who}. Not `archive-v0`, nor
     the buckets whose contents are protected one by one (environments, builds)."""
-    from uv_cache_inspector.core.layout import buckets_for, format_version
-    from uv_cache_inspector.core.uv_binaries import ask_version
+    from uv_cache_inspector.core.cache.layout import buckets_for, format_version
+    from uv_cache_inspector.core.cache.uv_binaries import ask_version
 
     out: dict[str, str] = {}
     for exe in s.versions:
@@ -340,8 +340,8 @@ def uses_cache(tree_paths: Iterable[str], root: str) -> bool:
 
 def guard_for(snap: Snapshot, grace: float = GRACE_SECONDS) -> Guard:
     """A Guard that knows which entries name which archives in this snapshot."""
+    from uv_cache_inspector.core.actions.plan import venv_symlink_targets
     from uv_cache_inspector.core.model import LinkState
-    from uv_cache_inspector.core.plan import venv_symlink_targets
 
     archive_dir = os.path.join(snap.real_root, "archive-v0")
     links = {

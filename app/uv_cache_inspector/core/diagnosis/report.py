@@ -15,9 +15,9 @@ import time
 
 from uv_cache_inspector import __version__
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.access import group_name, user_name
-from uv_cache_inspector.core.diagnose import Diagnosis
+from uv_cache_inspector.core.diagnosis.engine import Diagnosis
 from uv_cache_inspector.core.platform import FsFacts
+from uv_cache_inspector.core.platform.access import group_name, user_name
 
 
 def _fs_row(label: str, fs: FsFacts | None) -> str:

@@ -294,7 +294,7 @@ def install(
         script = windows_shortcut_script(str(lnk), exe, str(res.icon_ico()), home)
         if run_powershell:
             lnk.parent.mkdir(parents=True, exist_ok=True)
-            from uv_cache_inspector.core.subproc import NO_WINDOW
+            from uv_cache_inspector.core.platform.subproc import NO_WINDOW
 
             proc = subprocess.run(
                 ["powershell", "-NoProfile", "-NonInteractive", "-Command", script],

@@ -10,7 +10,6 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from uv_cache_inspector.core.access import user_name
 from uv_cache_inspector.core.model import (
     Archive,
     ArchiveKind,
@@ -21,6 +20,7 @@ from uv_cache_inspector.core.model import (
     Snapshot,
     TmpDir,
 )
+from uv_cache_inspector.core.platform.access import user_name
 
 # Row states, with the severity the app colours them by.
 STATES = {

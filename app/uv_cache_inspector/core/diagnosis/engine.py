@@ -17,7 +17,30 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.access import (
+from uv_cache_inspector.core.cache.layout import (
+    BucketSet,
+    classify,
+    describe_uv_range,
+    format_version,
+    parse_bucket,
+)
+from uv_cache_inspector.core.cache.location import CacheLocation
+from uv_cache_inspector.core.cache.lock import LockState
+from uv_cache_inspector.core.cache.uv_binaries import UvBinary
+from uv_cache_inspector.core.diagnosis.quick import QuickLook
+from uv_cache_inspector.core.model import (
+    ArchiveKind,
+    BucketStatus,
+    CancelToken,
+    Finding,
+    LinkState,
+    Owner,
+    Progress,
+    Severity,
+    Snapshot,
+)
+from uv_cache_inspector.core.platform import EnvFacts, FsFacts
+from uv_cache_inspector.core.platform.access import (
     UvUser,
     explain_denial,
     group_name,
@@ -31,30 +54,7 @@ from uv_cache_inspector.core.access import (
     sticky_blocks,
     user_name,
 )
-from uv_cache_inspector.core.layout import (
-    BucketSet,
-    classify,
-    describe_uv_range,
-    format_version,
-    parse_bucket,
-)
-from uv_cache_inspector.core.location import CacheLocation
-from uv_cache_inspector.core.lock import LockState
-from uv_cache_inspector.core.model import (
-    ArchiveKind,
-    BucketStatus,
-    CancelToken,
-    Finding,
-    LinkState,
-    Owner,
-    Progress,
-    Severity,
-    Snapshot,
-)
-from uv_cache_inspector.core.platform import EnvFacts, FsFacts
-from uv_cache_inspector.core.processes import ProcInfo
-from uv_cache_inspector.core.quick import QuickLook
-from uv_cache_inspector.core.uv_binaries import UvBinary
+from uv_cache_inspector.core.platform.processes import ProcInfo
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 DEFAULT_ORPHAN_AGE = 3600.0
@@ -410,7 +410,7 @@ def _hardlinks_need_ownership() -> bool:
     """uv links files out of the cache (link mode hardlink, uv's default on Linux) and the
     kernel protects hard links (fs.protected_hardlinks=1): a user may hard-link only files they
     own or may read and write."""
-    from uv_cache_inspector.core.location import setting
+    from uv_cache_inspector.core.cache.location import setting
 
     mode, _ = setting("link-mode", env_var="UV_LINK_MODE")
     if mode not in (None, "hardlink"):
@@ -954,7 +954,7 @@ def rule_unreadable(inp: Inputs) -> Iterable[Finding]:
 def rule_verified(inp: Inputs) -> Iterable[Finding]:
     """When `uvci verify` last ran, and the archives it found modified that are still as it
     found them (core.verify; read from the user's state directory, nothing is hashed)."""
-    from uv_cache_inspector.core.verify import summary_findings
+    from uv_cache_inspector.core.diagnosis.verify import summary_findings
 
     return summary_findings(inp.quick.real_root, inp.now)
 
@@ -1072,10 +1072,10 @@ def diagnose(
     """Yield findings as soon as they are known (shallow ones first), then progress of the deep
     scan and the deep findings; return the Diagnosis. A finding yielded again (same code and
     path) replaces the earlier one."""
-    from uv_cache_inspector.core import lock as lockmod
     from uv_cache_inspector.core import platform as plat
-    from uv_cache_inspector.core.layout import NEWEST_KNOWN, buckets_for
-    from uv_cache_inspector.core.quick import quick_look
+    from uv_cache_inspector.core.cache import lock as lockmod
+    from uv_cache_inspector.core.cache.layout import NEWEST_KNOWN, buckets_for
+    from uv_cache_inspector.core.diagnosis.quick import quick_look
 
     token = cancel or CancelToken()
     yield Progress("quick look", message=root)
@@ -1117,7 +1117,7 @@ def diagnose(
     for rule in SHALLOW_RULES:
         yield from emit(rule(inp))
     if quick.tmp_dirs:
-        from uv_cache_inspector.core import processes
+        from uv_cache_inspector.core.platform import processes
 
         inp.tmp_users = processes.using(n.path for n in quick.tmp_dirs)
         for rule in TMP_RULES:
@@ -1129,7 +1129,7 @@ def diagnose(
 
         raise CancelledError("diagnosis cancelled")
 
-    from uv_cache_inspector.core.scan import scan
+    from uv_cache_inspector.core.cache.scan import scan
 
     gen = scan(
         quick.real_root,
@@ -1150,7 +1150,7 @@ def diagnose(
     inp.snapshot = snap
     tmp_paths = [t.path for t in snap.tmp_dirs if t.age_seconds >= orphan_age]
     if tmp_paths:
-        from uv_cache_inspector.core import processes
+        from uv_cache_inspector.core.platform import processes
 
         inp.tmp_users = processes.using(tmp_paths)
     deep_findings: list[Finding] = []

@@ -35,8 +35,8 @@ import stat
 import time
 from typing import NamedTuple
 
-from uv_cache_inspector.core.links import dist_info_name_version, normalize_name
-from uv_cache_inspector.core.treewalk import DIR_FLAGS, NOFOLLOW, open_dir, walk
+from uv_cache_inspector.core.cache.links import dist_info_name_version, normalize_name
+from uv_cache_inspector.core.cache.treewalk import DIR_FLAGS, NOFOLLOW, open_dir, walk
 
 # Verdicts of one file listed in RECORD.
 OK = 0

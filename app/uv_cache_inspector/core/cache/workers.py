@@ -1,10 +1,10 @@
 """Walkers on every core: threads running the compiled walker, or processes running the Python one.
 
-The compiled walker (core/_walker.c) lets go of the GIL while it lists and stats, so threads of
+The compiled walker (cache/_walker.c) lets go of the GIL while it lists and stats, so threads of
 this process walk in parallel (`ThreadPool`): no interpreter to start, nothing to pickle. The
 Python walker holds the GIL, so it runs in a small pool of processes (`WorkerPool`), spawned
 (never forked: the GUI has threads) with the inspector's own interpreter and `-S`, importing only
-`core/walk.py` (and, for the "verify" task, `core/record.py`); results come back as pickles over
+`cache/walk.py` (and, for the "verify" task, `cache/record.py`); results come back as pickles over
 pipes. Either way work goes out in chunks to whichever walker is idle, and `start_pool()` picks
 the kind. When no worker can be started the caller walks in-process.
 """
@@ -19,8 +19,7 @@ import threading
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
-from uv_cache_inspector.core.walk import (
-    WORKER_FLAG,
+from uv_cache_inspector.core.cache.walk import (
     WORKER_NICE_ENV,
     WORKER_TASK_ENV,
     lower_priority,
@@ -28,31 +27,20 @@ from uv_cache_inspector.core.walk import (
     walk_many,
     worker_niceness,
 )
+from uv_cache_inspector.core.selfexec import worker_command
 
 if TYPE_CHECKING:
     import subprocess
 
-    from uv_cache_inspector.core.walk import UnitResult
+    from uv_cache_inspector.core.cache.walk import UnitResult
 
-# subprocess, selectors and pathlib are imported by the process pool only: the compiled walker's
+# subprocess and selectors are imported by the process pool only: the compiled walker's
 # threads start sooner without them (`uvci scan` starts its walkers before anything else).
 
 Unit = tuple[str, str, "tuple[int, int, int] | None"]
 
 # Below this many units, starting processes costs more than it saves.
 POOL_MIN_UNITS = 48
-
-
-def _worker_command() -> tuple[list[str], dict[str, str]]:
-    from pathlib import Path
-
-    env = dict(os.environ)
-    if getattr(sys, "frozen", False):  # PyInstaller: the app binary handles WORKER_FLAG itself
-        return [sys.executable, WORKER_FLAG], env
-    package_parent = str(Path(__file__).resolve().parents[2])
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (package_parent, env.get("PYTHONPATH", "")) if p)
-    code = "from uv_cache_inspector.core.walk import worker_main; worker_main()"
-    return [sys.executable, "-S", "-c", code], env
 
 
 def default_worker_count() -> int:
@@ -70,15 +58,17 @@ class WorkerPool:
     def __init__(self, count: int, early: Sequence[Unit] = (), task: str = "walk") -> None:
         import subprocess
 
-        from uv_cache_inspector.core.subproc import NO_WINDOW
+        from uv_cache_inspector.core.platform.subproc import NO_WINDOW
 
         # Windows: walkers below the app's priority (elsewhere they lower their own: walk.py).
         below_normal: int = getattr(subprocess, "BELOW_NORMAL_PRIORITY_CLASS", 0)
-        cmd, env = _worker_command()
+        cmd, env = worker_command()
         niceness = worker_niceness()
         if niceness is not None:
             env[WORKER_NICE_ENV] = str(niceness)
-        env[WORKER_TASK_ENV] = task  # "walk" (core/walk.py) or "verify" (core/record.py)
+        env[WORKER_TASK_ENV] = (
+            task  # "walk" (core/cache/walk.py) or "verify" (core/cache/record.py)
+        )
         self.procs: list[subprocess.Popen[bytes]] = []
         self.busy: set[int] = set()
         self.early_paths = frozenset(u[0] for u in early)

@@ -26,21 +26,16 @@ import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from uv_cache_inspector.core.actions.plan import Action, Plan
 from uv_cache_inspector.core.errors import UsageError
-from uv_cache_inspector.core.plan import Action, Plan
-from uv_cache_inspector.core.subproc import NO_WINDOW
+from uv_cache_inspector.core.platform.subproc import NO_WINDOW
+from uv_cache_inspector.core.selfexec import cli_command
 
 
 @dataclass(frozen=True, slots=True)
 class Elevation:
     method: str  # "pkexec" | "sudo" | "uac" | "osascript" | "none"
     command: list[str]
-
-
-def uvci_command() -> list[str]:
-    if getattr(sys, "frozen", False):
-        return [sys.executable]
-    return [sys.executable, "-m", "uv_cache_inspector"]
 
 
 def paste_command(
@@ -155,7 +150,7 @@ def _helper_args(kind: str, plan_file: str, root: str, owner_uid: int) -> list[s
 def command(
     method: str, plan_file: str, root: str, owner_uid: int, kind: str = "repair"
 ) -> list[str]:
-    args = [*uvci_command(), *_helper_args(kind, plan_file, root, owner_uid), "--json"]
+    args = [*cli_command(), *_helper_args(kind, plan_file, root, owner_uid), "--json"]
     if method == "pkexec":
         return ["pkexec", *args]
     if method == "sudo":
@@ -192,7 +187,7 @@ def _run_uac(
 ) -> subprocess.CompletedProcess[str]:  # pragma: no cover
     import ctypes
 
-    args = uvci_command()
+    args = cli_command()
     params = subprocess.list2cmdline([*args[1:], *_helper_args(kind, path, root, owner_uid)])
     rc = ctypes.windll.shell32.ShellExecuteW(None, "runas", args[0], params, None, 0)  # type: ignore[attr-defined]
     return subprocess.CompletedProcess(args, 0 if rc > 32 else 1, "", "")

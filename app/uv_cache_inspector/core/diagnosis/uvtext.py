@@ -40,7 +40,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from uv_cache_inspector.core import oserrors
+from uv_cache_inspector.core.diagnosis import oserrors
 
 MAX_PATH = 4096  # longer "paths" are not paths
 MAX_ITEM = 64 * 1024  # a chain item longer than this is cut (its start is what matters)

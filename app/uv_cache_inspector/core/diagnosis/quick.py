@@ -12,12 +12,16 @@ import os
 import stat
 from dataclasses import dataclass, field
 
+from uv_cache_inspector.core.cache.layout import (
+    CACHEDIR_TAG_SIGNATURE,
+    not_a_cache_reason,
+    parse_bucket,
+)
 from uv_cache_inspector.core.errors import (
     CacheNotFoundError,
     CacheUnreadableError,
     NotACacheError,
 )
-from uv_cache_inspector.core.layout import CACHEDIR_TAG_SIGNATURE, not_a_cache_reason, parse_bucket
 from uv_cache_inspector.core.model import Owner
 
 _NT = os.name == "nt"

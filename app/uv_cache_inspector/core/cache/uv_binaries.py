@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from uv_cache_inspector.core.layout import Version, format_version, parse_version
-from uv_cache_inspector.core.subproc import NO_WINDOW
+from uv_cache_inspector.core.cache.layout import Version, format_version, parse_version
+from uv_cache_inspector.core.platform.subproc import NO_WINDOW
 
 
 @dataclass(frozen=True, slots=True)

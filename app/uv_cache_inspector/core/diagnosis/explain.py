@@ -29,8 +29,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from uv_cache_inspector.core import fmt, oserrors, uvtext
-from uv_cache_inspector.core.access import (
+from uv_cache_inspector.core import fmt
+from uv_cache_inspector.core.diagnosis import oserrors, uvtext
+from uv_cache_inspector.core.model import Finding, Owner, Severity
+from uv_cache_inspector.core.platform.access import (
     UvUser,
     explain_denial,
     may,
@@ -40,7 +42,6 @@ from uv_cache_inspector.core.access import (
     sticky_blocks,
     user_name,
 )
-from uv_cache_inspector.core.model import Finding, Owner, Severity
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from uv_cache_inspector.core.subproc import NO_WINDOW
+from uv_cache_inspector.core.platform.subproc import NO_WINDOW
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -17,7 +17,12 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable
 
-from uv_cache_inspector.core.layout import LINK_BUCKET_KINDS, BucketSet, classify, parse_bucket
+from uv_cache_inspector.core.cache.layout import (
+    LINK_BUCKET_KINDS,
+    BucketSet,
+    classify,
+    parse_bucket,
+)
 from uv_cache_inspector.core.model import BucketStatus, Entry, LinkState, SdistShard
 
 

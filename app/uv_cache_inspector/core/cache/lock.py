@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from uv_cache_inspector.core.errors import CacheInUseError, LockFileError
-from uv_cache_inspector.core.processes import ProcInfo, info
+from uv_cache_inspector.core.platform.processes import ProcInfo, info
 
 LOCK_NAME = ".lock"
 # errnos that mean "this filesystem cannot do flock" rather than "someone holds it".

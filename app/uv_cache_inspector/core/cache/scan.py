@@ -31,15 +31,9 @@ from array import array
 from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 
-from uv_cache_inspector.core import links
-from uv_cache_inspector.core.errors import (
-    CacheNotFoundError,
-    CacheUnreadableError,
-    CancelledError,
-    NotACacheError,
-)
-from uv_cache_inspector.core.inodes import InodeSet
-from uv_cache_inspector.core.layout import (
+from uv_cache_inspector.core.cache import links
+from uv_cache_inspector.core.cache.inodes import InodeSet
+from uv_cache_inspector.core.cache.layout import (
     CACHEDIR_TAG_SIGNATURE,
     LINK_BUCKET_KINDS,
     NEWEST_KNOWN,
@@ -49,6 +43,23 @@ from uv_cache_inspector.core.layout import (
     classify,
     format_version,
     parse_bucket,
+)
+from uv_cache_inspector.core.cache.refs import dangling_revisions, is_reference
+from uv_cache_inspector.core.cache.walk import Listed, UnitResult, list_dir, walk_unit
+from uv_cache_inspector.core.cache.workers import (
+    POOL_MIN_UNITS,
+    ThreadPool,
+    Unit,
+    WorkerPool,
+    chunked,
+    default_worker_count,
+    start_pool,
+)
+from uv_cache_inspector.core.errors import (
+    CacheNotFoundError,
+    CacheUnreadableError,
+    CancelledError,
+    NotACacheError,
 )
 from uv_cache_inspector.core.model import (
     Archive,
@@ -67,17 +78,6 @@ from uv_cache_inspector.core.model import (
     SdistShard,
     Snapshot,
     TmpDir,
-)
-from uv_cache_inspector.core.refs import dangling_revisions, is_reference
-from uv_cache_inspector.core.walk import Listed, UnitResult, list_dir, walk_unit
-from uv_cache_inspector.core.workers import (
-    POOL_MIN_UNITS,
-    ThreadPool,
-    Unit,
-    WorkerPool,
-    chunked,
-    default_worker_count,
-    start_pool,
 )
 
 _HAS_BLOCKS = hasattr(os.stat_result, "st_blocks")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from uv_cache_inspector.core.links import STYLE_LAYOUTS
-from uv_cache_inspector.core.location import CacheLocation
+from uv_cache_inspector.core.cache.links import STYLE_LAYOUTS
+from uv_cache_inspector.core.cache.location import CacheLocation
 from uv_cache_inspector.core.model import Owner, Snapshot, display_path
 
 

@@ -14,10 +14,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from uv_cache_inspector.core import uv_binaries
-from uv_cache_inspector.core.layout import NEWEST_KNOWN, BucketSet, buckets_for, format_version
-from uv_cache_inspector.core.location import CacheLocation, cross_check, locate
-from uv_cache_inspector.core.uv_binaries import UvBinary
+from uv_cache_inspector.core.cache import uv_binaries
+from uv_cache_inspector.core.cache.layout import (
+    NEWEST_KNOWN,
+    BucketSet,
+    buckets_for,
+    format_version,
+)
+from uv_cache_inspector.core.cache.location import CacheLocation, cross_check, locate
+from uv_cache_inspector.core.cache.uv_binaries import UvBinary
 
 
 def _version_cache_file() -> Path | None:
@@ -85,7 +90,7 @@ class CacheContext:
     @property
     def link_style(self) -> str | None:
         """The scan's `link_style` for this layout (None: detect it)."""
-        from uv_cache_inspector.core.links import LAYOUT_STYLES
+        from uv_cache_inspector.core.cache.links import LAYOUT_STYLES
 
         return LAYOUT_STYLES.get(self.layout)
 

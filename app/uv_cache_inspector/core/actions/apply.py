@@ -43,6 +43,9 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
+from uv_cache_inspector.core.actions.plan import Action, Plan
+from uv_cache_inspector.core.cache.layout import CACHEDIR_TAG_SIGNATURE, not_a_cache_reason
+from uv_cache_inspector.core.cache.treewalk import linked_elsewhere, shared_inodes, walk
 from uv_cache_inspector.core.errors import (
     CacheInUseError,
     CancelledError,
@@ -50,13 +53,10 @@ from uv_cache_inspector.core.errors import (
     ReadOnlyCacheError,
     UnsafeTargetError,
 )
-from uv_cache_inspector.core.layout import CACHEDIR_TAG_SIGNATURE, not_a_cache_reason
 from uv_cache_inspector.core.model import CancelToken, Progress
-from uv_cache_inspector.core.plan import Action, Plan
-from uv_cache_inspector.core.treewalk import linked_elsewhere, shared_inodes, walk
 
 if TYPE_CHECKING:
-    from uv_cache_inspector.core.inuse import Guard
+    from uv_cache_inspector.core.actions.inuse import Guard
     from uv_cache_inspector.core.platform import MountWatch
 
 _NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
@@ -653,7 +653,7 @@ def _read_only(path: str) -> bool:
 
 
 def _uv_running() -> list[str]:
-    from uv_cache_inspector.core import processes
+    from uv_cache_inspector.core.platform import processes
 
     try:
         return [p.label() for p in processes.uv_processes()]
@@ -762,7 +762,8 @@ def apply(
 def _take_lock(stack: contextlib.ExitStack, real: str, while_in_use: bool) -> str | None:
     """Take uv's exclusive lock (None), or say why we go on while uv runs (a one-line notice),
     holding the shared lock; or raise CacheInUseError."""
-    from uv_cache_inspector.core import inuse, lock
+    from uv_cache_inspector.core.actions import inuse
+    from uv_cache_inspector.core.cache import lock
 
     try:
         state = stack.enter_context(lock.exclusive(real))
@@ -814,7 +815,7 @@ def _check_unused(guard: Guard, action: Action) -> None:
 
 
 def _guard_without_snapshot(real: str) -> Guard:
-    from uv_cache_inspector.core.inuse import Guard
+    from uv_cache_inspector.core.actions.inuse import Guard
 
     return Guard(real)
 
