@@ -10,10 +10,11 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QPushButton
 
+from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core.model import Finding, Severity
 from uv_cache_inspector.gui.views.banner import headline
 from uv_cache_inspector.gui.views.repair_dialog import intro_text
-from uv_cache_inspector.gui.wording import REPAIRS, fix_kind, window_fix
+from uv_cache_inspector.gui.wording import fix_kind, window_fix
 
 
 def _modal_to_shown(monkeypatch, cls, drive=None):  # type: ignore[no-untyped-def]
@@ -105,7 +106,7 @@ def test_headline_counts_and_plurals():
 
 
 def test_every_fix_the_window_applies_is_said_without_uvci():
-    for code in sorted(REPAIRS | {"stale-bucket", "unreferenced-archive", "low-disk-space"}):
+    for code in sorted(F.REPAIRABLE | F.PRUNABLE | {F.LOW_DISK_SPACE}):
         f = Finding(
             code,
             Severity.WARNING,

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core.errors import CacheInUseError, UsageError
 
 if TYPE_CHECKING:
@@ -27,21 +28,6 @@ if TYPE_CHECKING:
     from uv_cache_inspector.core.cache.layout import BucketSet
     from uv_cache_inspector.core.diagnosis.engine import Diagnosis
     from uv_cache_inspector.core.model import Finding, Snapshot
-
-# Finding codes that repair has a fix for (one list: the CLI, the app and the banner use it).
-REPAIRABLE = frozenset(
-    {
-        "foreign-owner",
-        "permission-denied",
-        "shared-cache-permissions",
-        "orphaned-tmp",
-        "dangling-link",
-        "absolute-links",
-        "link-outside-cache",
-        "incomplete-archive",
-        "corrupt-entry",
-    }
-)
 
 
 # -- the lock -----------------------------------------------------------------------------------
@@ -210,7 +196,7 @@ def repair(
 
     user = diagnosis.inputs.user
     pool = diagnosis.findings if findings is None else findings
-    chosen = [f for f in pool if f.code in REPAIRABLE]
+    chosen = [f for f in pool if f.code in F.REPAIRABLE]
     root_owner = diagnosis.inputs.quick.root_node.owner
     plan = repair_plan(
         diagnosis.snapshot,

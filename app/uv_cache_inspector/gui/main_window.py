@@ -41,6 +41,7 @@ from PySide6.QtWidgets import (
 )
 
 from uv_cache_inspector import __version__
+from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core.cache.context import CacheContext, make_context
 from uv_cache_inspector.core.cache.inventory import Inventory, Row, build
@@ -788,7 +789,7 @@ class MainWindow(QMainWindow):
         fixes = [
             f
             for f in (self.diagnosis.findings if self.diagnosis else [])
-            if fix_kind(f) == "repair" and f.code != "orphaned-tmp"
+            if fix_kind(f) == "repair" and f.code != F.ORPHANED_TMP
         ]
         dlg = TestWriteDialog(
             self.ctx.location.path, newest.path if newest else None, self, fixes=fixes

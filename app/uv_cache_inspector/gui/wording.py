@@ -11,18 +11,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core.model import Finding
-from uv_cache_inspector.core.operations import REPAIRABLE
 
 REPAIR = "Repair…"
 PRUNE = "Prune…"
-
-# The finding codes whose fix the window applies itself: Repair… (a plan, then Apply) or
-# Prune… (what `uv cache prune` would remove, as a plan). The repairs are `uvci repair`'s own
-# list (core.operations).
-REPAIRS = REPAIRABLE
-PRUNES = frozenset({"stale-bucket", "unreferenced-archive"})
 
 
 def _hint(f: Finding) -> bool:
@@ -35,13 +29,13 @@ def fix_kind(f: Finding) -> str | None:
     """ "repair" or "prune" when the window's own tool fixes `f`; None otherwise."""
     if _hint(f):
         return None
-    if f.code in {"foreign-owner", "permission-denied"}:
+    if f.code in {F.FOREIGN_OWNER, F.PERMISSION_DENIED}:
         # A refusal measured now, against the user uv runs as (doctor's, and explain's
         # precondition checks); not a sticky folder or another user's entry in one.
         return "repair" if f.path and "uv_uid" in f.details else None
-    if f.code in REPAIRS and f.path:
+    if f.code in F.REPAIRABLE and f.path:
         return "repair"
-    if f.code in PRUNES:
+    if f.code in F.PRUNABLE:
         return "prune"
     return None
 
@@ -73,37 +67,37 @@ def _disk(f: Finding) -> str:
 
 
 _WINDOW: dict[str, Callable[[Finding], str]] = {
-    "foreign-owner": _owner,
-    "permission-denied": lambda _f: (
+    F.FOREIGN_OWNER: _owner,
+    F.PERMISSION_DENIED: lambda _f: (
         f"{REPAIR} opens up what uv needs, and gives the cache its own copies of files that "
         "are hard-linked elsewhere instead of changing their modes there too."
     ),
-    "shared-cache-permissions": lambda f: (
+    F.SHARED_CACHE_PERMISSIONS: lambda f: (
         f"{REPAIR} gives group {f.details.get('group') or 'of the cache'} its rights back "
         "(setgid folders, group read and write) without taking files from their owners; then "
         "run uv with umask 002."
     ),
-    "orphaned-tmp": _orphan,
-    "dangling-link": lambda _f: (
+    F.ORPHANED_TMP: _orphan,
+    F.DANGLING_LINK: lambda _f: (
         f"{REPAIR} removes the dangling link; uv downloads the package again when it needs it."
     ),
-    "absolute-links": lambda _f: (
+    F.ABSOLUTE_LINKS: lambda _f: (
         f"{REPAIR} removes such links (uv downloads again); uv 0.11.17 and later writes "
         "relative links that survive a move."
     ),
-    "link-outside-cache": lambda _f: f"{REPAIR} removes it; this app never follows it.",
-    "incomplete-archive": lambda _f: (
+    F.LINK_OUTSIDE_CACHE: lambda _f: f"{REPAIR} removes it; this app never follows it.",
+    F.INCOMPLETE_ARCHIVE: lambda _f: (
         f"{REPAIR} removes it with the links that name it; uv unpacks it again."
     ),
-    "corrupt-entry": lambda _f: (
+    F.CORRUPT_ENTRY: lambda _f: (
         f"{REPAIR} removes it (with any links that name it); uv creates it again when needed."
     ),
-    "stale-bucket": lambda _f: f"{PRUNE} removes it, as `uv cache prune` does.",
-    "unreferenced-archive": lambda _f: (
+    F.STALE_BUCKET: lambda _f: f"{PRUNE} removes it, as `uv cache prune` does.",
+    F.UNREFERENCED_ARCHIVE: lambda _f: (
         f"{PRUNE} removes them, as `uv cache prune` does (it shows its plan first)."
     ),
-    "low-disk-space": _disk,
-    "unreadable": lambda _f: (
+    F.LOW_DISK_SPACE: _disk,
+    F.UNREADABLE: lambda _f: (
         f"See the ownership findings: {REPAIR} fixes the modes and owners it can."
     ),
 }
@@ -111,20 +105,20 @@ _WINDOW: dict[str, Callable[[Finding], str]] = {
 
 # Explain's readings of error numbers whose command-line fix names a `uvci` command.
 _HINTS: dict[str, str] = {
-    "permission-denied": (
+    F.PERMISSION_DENIED: (
         "Tools → Test write… replays uv's write as the user who runs uv (tick “Also run the "
         "real uv” to see uv's own failure)."
     ),
     "not-empty": "Retry; if it repeats, press F5: the findings above say what is wrong now.",
-    "os-error": (
+    F.OS_ERROR: (
         "Press F5: the findings above say whether it happens now; Tools → Test write… "
         "replays uv's write."
     ),
-    "missing-entry": (
+    F.MISSING_ENTRY: (
         f"{REPAIR} removes entries that point at missing archives (the findings list them); "
         "`uv cache clean <pkg>` also works."
     ),
-    "low-disk-space": f"Free space: {PRUNE} removes what uv no longer uses.",
+    F.LOW_DISK_SPACE: f"Free space: {PRUNE} removes what uv no longer uses.",
 }
 
 
@@ -132,7 +126,7 @@ def window_fix(f: Finding) -> str | None:
     """The fix of `f` as the window says it (its buttons and menus, not `uvci` commands)."""
     if _hint(f):
         return _HINTS.get(f.code, f.fix)
-    if f.code in {"low-disk-space", "unreadable"} or (f.code in _WINDOW and fix_kind(f)):
+    if f.code in {F.LOW_DISK_SPACE, F.UNREADABLE} or (f.code in _WINDOW and fix_kind(f)):
         return _WINDOW[f.code](f)
     if f.code in _VERIFY:
         return _VERIFY[f.code]
@@ -141,11 +135,11 @@ def window_fix(f: Finding) -> str | None:
 
 # uvci verify's findings, in the window's words (its Tools menu and the banner's button).
 _VERIFY = {
-    "last-verified": (
+    F.LAST_VERIFIED: (
         "Tools → Verify contents… checks every unpacked wheel against its RECORD (edits that "
         "leaked in through hard links)."
     ),
-    "modified-archive": (
+    F.MODIFIED_ARCHIVE: (
         "Verify and fix… removes the changed archive with the links that name it, so the next "
         "install is pristine; reinstall the environments that share the edit."
     ),

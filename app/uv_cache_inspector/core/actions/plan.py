@@ -24,6 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core.cache.layout import (
     ROOT_CONTROL_FILES,
@@ -759,7 +760,7 @@ def repair_plan(
             continue
         paths = f.details.get("paths") or [f.path]
         for path in paths:
-            if f.code == "foreign-owner":
+            if f.code == F.FOREIGN_OWNER:
                 gid = shared_gid if shared_gid is not None else user_gid
                 exp = _expect(path)
                 if exp is None or path in fixed:
@@ -783,11 +784,11 @@ def repair_plan(
                     )
                 )
                 fixed.add(path)
-            elif f.code in {"permission-denied", "shared-cache-permissions"}:
+            elif f.code in {F.PERMISSION_DENIED, F.SHARED_CACHE_PERMISSIONS}:
                 exp = _expect(path)
                 if exp is None or path in fixed:
                     continue
-                group = f.code == "shared-cache-permissions"
+                group = f.code == F.SHARED_CACHE_PERMISSIONS
                 owned = _owned_by(path, user_uid)
                 shared, _ = count_linked_elsewhere(path, user_uid)
                 plan.actions.append(
@@ -810,7 +811,7 @@ def repair_plan(
                     )
                 )
                 fixed.add(path)
-            elif f.code == "orphaned-tmp":
+            elif f.code == F.ORPHANED_TMP:
                 _add(
                     plan,
                     _delete(snap, path, "orphaned temporary folder", "orphaned-tmp", "tmp")
@@ -818,7 +819,7 @@ def repair_plan(
                     else None,
                     done,
                 )
-            elif f.code in {"dangling-link", "absolute-links", "link-outside-cache"}:
+            elif f.code in {F.DANGLING_LINK, F.ABSOLUTE_LINKS, F.LINK_OUTSIDE_CACHE}:
                 _add(
                     plan,
                     _delete(
@@ -828,7 +829,7 @@ def repair_plan(
                     else None,
                     done,
                 )
-            elif f.code == "incomplete-archive" and snap is not None and path in archives:
+            elif f.code == F.INCOMPLETE_ARCHIVE and snap is not None and path in archives:
                 _remove_archives_with_links(
                     snap,
                     [archives[path]],
@@ -837,7 +838,7 @@ def repair_plan(
                     plan,
                     done,
                 )
-            elif f.code == "corrupt-entry" and snap is not None:
+            elif f.code == F.CORRUPT_ENTRY and snap is not None:
                 if path in archives:
                     _remove_archives_with_links(
                         snap,

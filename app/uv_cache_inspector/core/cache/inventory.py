@@ -10,6 +10,7 @@ import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
+from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core.model import (
     Archive,
     ArchiveKind,
@@ -145,9 +146,9 @@ def _under_finding(path: str, root: str, code: str, findings: dict[str, list[Fin
 def archive_row(a: Archive, findings: dict[str, list[Finding]], root: str = "") -> Row:
     if any(p.startswith(("incomplete", "empty", "not a dir")) for p in a.problems):
         state = "incomplete"
-    elif any(f.code == "modified-archive" for f in findings.get(a.path, [])):
+    elif any(f.code == F.MODIFIED_ARCHIVE for f in findings.get(a.path, [])):
         state = "modified"
-    elif _under_finding(a.path, root or os.path.dirname(a.path), "foreign-owner", findings):
+    elif _under_finding(a.path, root or os.path.dirname(a.path), F.FOREIGN_OWNER, findings):
         state = "foreign owner"
     elif a.kind is ArchiveKind.ENVIRONMENT:
         state = "environment"
@@ -249,7 +250,7 @@ def build(snap: Snapshot, findings: Sequence[Finding], lock_held: bool = False) 
         for p in f.details.get("paths") or ([f.path] if f.path else []):
             by_path.setdefault(p, []).append(f)
     archives = {a.id: a for a in snap.archives}
-    orphaned = {f.path for f in findings if f.code == "orphaned-tmp" and f.path}
+    orphaned = {f.path for f in findings if f.code == F.ORPHANED_TMP and f.path}
     root = snap.real_root
     rows = [archive_row(a, by_path, root) for a in snap.archives]
     rows += [entry_row(e, archives, root) for e in snap.entries]

@@ -16,6 +16,7 @@ from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core.cache.layout import (
     BucketSet,
@@ -123,7 +124,7 @@ def rule_not_a_cache(inp: Inputs) -> Iterable[Finding]:
     if q.looks_like_uv_cache():
         if not q.has_tag:
             yield finding(
-                "missing-cachedir-tag",
+                F.MISSING_CACHEDIR_TAG,
                 INFO,
                 inp.root,
                 "The cache has no CACHEDIR.TAG; uv writes one on its next run, and backup tools "
@@ -134,7 +135,7 @@ def rule_not_a_cache(inp: Inputs) -> Iterable[Finding]:
     if not q.nodes:
         return  # an empty directory: uv's next run fills it
     yield finding(
-        "not-a-uv-cache",
+        F.NOT_A_UV_CACHE,
         ERROR,
         inp.root,
         f"{fmt.user_path(inp.root)} does not look like a uv cache: it has "
@@ -149,7 +150,7 @@ def rule_location(inp: Inputs) -> Iterable[Finding]:
         return
     if loc.disagreement:
         yield finding(
-            "location-disagreement",
+            F.LOCATION_DISAGREEMENT,
             WARNING,
             inp.root,
             loc.disagreement,
@@ -157,17 +158,17 @@ def rule_location(inp: Inputs) -> Iterable[Finding]:
         )
     if loc.no_cache_note:
         yield finding(
-            "uv-no-cache",
+            F.UV_NO_CACHE,
             INFO,
             None,
             loc.no_cache_note,
             "Unset UV_NO_CACHE if uv should use this cache.",
         )
     for w in loc.warnings:
-        yield finding("location-warning", WARNING, None, w, "Unset it or give it a value.")
+        yield finding(F.LOCATION_WARNING, WARNING, None, w, "Unset it or give it a value.")
     if inp.quick.root != inp.quick.real_root:
         yield finding(
-            "cache-is-symlink",
+            F.CACHE_IS_SYMLINK,
             INFO,
             inp.root,
             f"The cache directory is a link to {fmt.user_path(inp.quick.real_root)}; uv follows "
@@ -192,7 +193,7 @@ def rule_buckets(inp: Inputs) -> Iterable[Finding]:
         size = f" It takes {fmt.size(nbytes)}." if nbytes else ""
         if status is BucketStatus.STALE:
             yield finding(
-                "stale-bucket",
+                F.STALE_BUCKET,
                 INFO,
                 path,
                 f"{name} was {note}; uv {newest} no longer reads it.{size}",
@@ -203,7 +204,7 @@ def rule_buckets(inp: Inputs) -> Iterable[Finding]:
             )
         elif status is BucketStatus.UNKNOWN:
             yield finding(
-                "unknown-bucket",
+                F.UNKNOWN_BUCKET,
                 INFO,
                 path,
                 f"{name} is {note} (uv {newest}): another uv writes this cache, so it is left "
@@ -229,7 +230,7 @@ def rule_mixed_versions(inp: Inputs) -> Iterable[Finding]:
             | {describe_uv_range(k, v[0]) for k, v in mixed.items()}
         )
         yield finding(
-            "mixed-uv-versions",
+            F.MIXED_UV_VERSIONS,
             WARNING,
             inp.root,
             f"Several uv releases write this cache ({kinds}): each release's `uv cache prune` "
@@ -243,7 +244,7 @@ def rule_mixed_versions(inp: Inputs) -> Iterable[Finding]:
             f"{b.version_str} ({fmt.user_path(b.path)})" for b in inp.binaries if b.version
         )
         yield finding(
-            "mixed-uv-versions",
+            F.MIXED_UV_VERSIONS,
             WARNING,
             None,
             f"This machine has several uv versions ({found}); if more than one uses this cache, "
@@ -254,7 +255,7 @@ def rule_mixed_versions(inp: Inputs) -> Iterable[Finding]:
     old = [b for b in inp.binaries if b.version and b.version < UV_FIRST_LOCKING]
     for b in old:
         yield finding(
-            "uv-without-lock",
+            F.UV_WITHOUT_LOCK,
             WARNING,
             b.path,
             f"uv {b.version_str} at {fmt.user_path(b.path)} is older than 0.8.19 and takes no "
@@ -354,7 +355,7 @@ def _permission_findings(inp: Inputs) -> Iterable[Finding]:
             continue
         reported.append(cand.path)
         foreign = cand.owner.uid != user.uid
-        code = "foreign-owner" if foreign else "permission-denied"
+        code = F.FOREIGN_OWNER if foreign else F.PERMISSION_DENIED
         # Inside an archive of the user's, a refused link fails the install; a whole archive
         # of another owner is refused at its first link, and uv copies every file instead.
         partial_link = no_link and len(rel) >= 3
@@ -478,7 +479,7 @@ def rule_shared_cache(inp: Inputs) -> Iterable[Finding]:
         reported.append(c.path)
         locked_out = not may(c.owner, inp.user, "rx")
         yield finding(
-            "shared-cache-permissions",
+            F.SHARED_CACHE_PERMISSIONS,
             ERROR if locked_out else WARNING,
             c.path,
             f"This cache is shared with group {group} (setgid, group-writable), but "
@@ -497,7 +498,7 @@ def rule_lock(inp: Inputs) -> Iterable[Finding]:
     lock = inp.lock
     if lock.supported is False:
         yield finding(
-            "lock-unsupported",
+            F.LOCK_UNSUPPORTED,
             WARNING,
             lock.path,
             f"This filesystem does not support the locks uv uses ({lock.error}): uv carries on "
@@ -513,7 +514,7 @@ def rule_lock(inp: Inputs) -> Iterable[Finding]:
         ]
         if lock.exclusive:
             yield finding(
-                "cache-in-use",
+                F.CACHE_IN_USE,
                 WARNING,
                 lock.path,
                 f"uv is cleaning or pruning this cache right now ({who}); other uv commands wait "
@@ -533,7 +534,7 @@ def rule_lock(inp: Inputs) -> Iterable[Finding]:
                     "for their whole life)."
                 )
             yield finding(
-                "cache-in-use",
+                F.CACHE_IN_USE,
                 INFO,
                 lock.path,
                 f"uv is using this cache right now: {who}.{extra}",
@@ -573,7 +574,7 @@ def rule_orphaned_tmp(inp: Inputs) -> Iterable[Finding]:
         size = f", {fmt.size(nbytes)}" if nbytes else ""
         pruned = location == "root"
         yield finding(
-            "orphaned-tmp",
+            F.ORPHANED_TMP,
             WARNING,
             path,
             f"{inp.short(path)} in {where} is a temporary folder left behind by an interrupted "
@@ -599,7 +600,7 @@ def rule_mounts_inside(inp: Inputs) -> Iterable[Finding]:
     """A filesystem mounted inside the cache (a bind mount has the cache's own st_dev)."""
     for mp in inp.facts.mounts_inside:
         yield finding(
-            "mount-inside-cache",
+            F.MOUNT_INSIDE_CACHE,
             WARNING,
             mp,
             f"{inp.short(mp)} is a mount point inside the cache: `uv cache clean` (or rm -rf) "
@@ -612,7 +613,7 @@ def rule_read_only(inp: Inputs) -> Iterable[Finding]:
     fs = inp.facts.cache
     if fs.read_only:
         yield finding(
-            "read-only-filesystem",
+            F.READ_ONLY_FILESYSTEM,
             ERROR,
             inp.root,
             f"The cache is on a read-only filesystem ({_fs_label(fs)}): uv cannot take its lock "
@@ -626,7 +627,7 @@ def rule_read_only(inp: Inputs) -> Iterable[Finding]:
     tmp = inp.facts.tmpdir
     if tmp.read_only:
         yield finding(
-            "read-only-filesystem",
+            F.READ_ONLY_FILESYSTEM,
             WARNING,
             tmp.path,
             f"TMPDIR ({fmt.user_path(tmp.path)}) is read-only: `uv --no-cache` and builds that "
@@ -639,7 +640,7 @@ def rule_network(inp: Inputs) -> Iterable[Finding]:
     fs = inp.facts.cache
     if fs.network and not fs.wsl1:
         yield finding(
-            "network-filesystem",
+            F.NETWORK_FILESYSTEM,
             WARNING,
             inp.root,
             f"The cache is on a network or FUSE filesystem ({_fs_label(fs)}): its locks may not "
@@ -653,7 +654,7 @@ def rule_wsl(inp: Inputs) -> Iterable[Finding]:
     fs = inp.facts.cache
     if inp.facts.wsl == 1 or fs.wsl1:
         yield finding(
-            "wsl1-filesystem",
+            F.WSL1_FILESYSTEM,
             WARNING,
             inp.root,
             'This is WSL1, whose filesystem refuses some directory renames with "Permission '
@@ -676,7 +677,7 @@ def rule_tmp_cleaner(inp: Inputs) -> Iterable[Finding]:
     if rule is not None and rule[2] not in {"-", "0", ""}:
         kind, where, age = rule
         yield finding(
-            "cache-in-tmp",
+            F.CACHE_IN_TMP,
             WARNING,
             inp.root,
             f"systemd-tmpfiles deletes files under {where} that were not used for {age}: "
@@ -688,7 +689,7 @@ def rule_tmp_cleaner(inp: Inputs) -> Iterable[Finding]:
         )
     elif (rule is not None and rule[0] == "D") or inp.facts.cache.fstype == "tmpfs":
         yield finding(
-            "cache-in-tmp",
+            F.CACHE_IN_TMP,
             INFO,
             inp.root,
             "The cache is emptied at every reboot (a tmpfs, or a directory cleared at boot): uv "
@@ -702,7 +703,7 @@ def rule_disk_space(inp: Inputs) -> Iterable[Finding]:
     if fs.free_bytes is not None and fs.total_bytes and fs.free_bytes < LOW_SPACE_WARN:
         sev = ERROR if fs.free_bytes < LOW_SPACE_ERROR else WARNING
         yield finding(
-            "low-disk-space",
+            F.LOW_DISK_SPACE,
             sev,
             inp.root,
             f"Only {fmt.size(fs.free_bytes)} is free on the cache's disk: uv needs room to "
@@ -714,7 +715,7 @@ def rule_disk_space(inp: Inputs) -> Iterable[Finding]:
     if fs.free_inodes is not None and fs.total_inodes and fs.free_inodes < LOW_INODES_WARN:
         sev = ERROR if fs.free_inodes < LOW_INODES_ERROR else WARNING
         yield finding(
-            "low-disk-space",
+            F.LOW_DISK_SPACE,
             sev,
             inp.root + os.sep,
             f"Only {fs.free_inodes:,} inodes are free on the cache's filesystem: creating files "
@@ -728,7 +729,7 @@ def rule_open_files(inp: Inputs) -> Iterable[Finding]:
     soft = inp.facts.limits.nofile_soft
     if soft is not None and soft < NOFILE_MIN:
         yield finding(
-            "open-file-limit",
+            F.OPEN_FILE_LIMIT,
             WARNING,
             None,
             f"This shell allows only {soft} open files: uv opens many at once and can fail with "
@@ -744,7 +745,7 @@ def rule_cross_device(inp: Inputs) -> Iterable[Finding]:
     for n in inp.quick.nodes:
         if len(n.rel) == 1 and n.owner.is_dir and n.device != root_dev and not n.is_symlink:
             yield finding(
-                "cross-device",
+                F.CROSS_DEVICE,
                 ERROR,
                 n.path,
                 f"{n.rel[0]} is on a different filesystem than the cache root, so uv's rename of "
@@ -756,7 +757,7 @@ def rule_cross_device(inp: Inputs) -> Iterable[Finding]:
         for b in inp.snapshot.buckets:
             if b.is_symlink and b.device is not None and b.device != root_dev:
                 yield finding(
-                    "cross-device",
+                    F.CROSS_DEVICE,
                     ERROR,
                     b.path,
                     f"{b.name} is a link to another filesystem: uv's rename of new entries into "
@@ -767,7 +768,7 @@ def rule_cross_device(inp: Inputs) -> Iterable[Finding]:
     cache = inp.facts.cache
     if venv is not None and venv.device is not None and venv.device != cache.device:
         yield finding(
-            "cross-device",
+            F.CROSS_DEVICE,
             WARNING,
             venv.path,
             f"The environment {fmt.user_path(venv.path)} is on a different filesystem "
@@ -778,7 +779,7 @@ def rule_cross_device(inp: Inputs) -> Iterable[Finding]:
         )
     if cache.no_hardlinks:
         yield finding(
-            "no-hardlinks",
+            F.NO_HARDLINKS,
             INFO,
             inp.root,
             f"The cache's filesystem ({cache.fstype}) has no hard links: uv copies every file "
@@ -803,7 +804,7 @@ def rule_links(inp: Inputs) -> Iterable[Finding]:
     outside = [e for e in live if e.state is LinkState.OUTSIDE]
     for e in dangling:
         yield finding(
-            "dangling-link",
+            F.DANGLING_LINK,
             WARNING,
             e.path,
             f"{inp.short(e.path)} ({e.package or 'unknown'} {e.version or ''}) points at archive "
@@ -814,7 +815,7 @@ def rule_links(inp: Inputs) -> Iterable[Finding]:
         )
     for e in moved:
         yield finding(
-            "absolute-links",
+            F.ABSOLUTE_LINKS,
             WARNING,
             e.path,
             f"{inp.short(e.path)} is an absolute link into another cache location "
@@ -826,7 +827,7 @@ def rule_links(inp: Inputs) -> Iterable[Finding]:
         )
     for e in outside:
         yield finding(
-            "link-outside-cache",
+            F.LINK_OUTSIDE_CACHE,
             WARNING,
             e.path,
             f"{inp.short(e.path)} points outside the cache ({e.raw_target}); uv never writes "
@@ -837,7 +838,7 @@ def rule_links(inp: Inputs) -> Iterable[Finding]:
     for e in snap.entries:
         if e.state is LinkState.CORRUPT:
             yield finding(
-                "corrupt-entry",
+                F.CORRUPT_ENTRY,
                 WARNING,
                 e.path,
                 f"{inp.short(e.path)} should be a link file (archive-v0/<id>) but cannot be read "
@@ -856,7 +857,7 @@ def rule_archives(inp: Inputs) -> Iterable[Finding]:
         envs = sum(1 for a in unref if a.kind is ArchiveKind.ENVIRONMENT)
         extra = f", {envs} of them cached environments" if envs else ""
         yield finding(
-            "unreferenced-archive",
+            F.UNREFERENCED_ARCHIVE,
             INFO,
             os.path.join(snap.real_root, "archive-v0"),
             f"{fmt.plural(len(unref), 'unpacked archive')} ({fmt.size(total)}{extra}) "
@@ -877,7 +878,7 @@ def rule_archives(inp: Inputs) -> Iterable[Finding]:
         if incomplete or a.kind is ArchiveKind.FILE:
             who = f" ({a.package} {a.version or ''})" if a.package else ""
             yield finding(
-                "incomplete-archive",
+                F.INCOMPLETE_ARCHIVE,
                 WARNING,
                 a.path,
                 f"Archive {a.id}{who} is {'; '.join(incomplete or list(a.problems))}: an "
@@ -888,7 +889,7 @@ def rule_archives(inp: Inputs) -> Iterable[Finding]:
         mismatch = [p for p in a.problems if p.startswith("linked as")]
         if mismatch:
             yield finding(
-                "corrupt-entry",
+                F.CORRUPT_ENTRY,
                 WARNING,
                 a.path,
                 f"Archive {a.id} is {mismatch[0]}.",
@@ -903,7 +904,7 @@ def rule_corrupt(inp: Inputs) -> Iterable[Finding]:
     for p in snap.problems:
         if p.kind == "corrupt":
             yield finding(
-                "corrupt-entry",
+                F.CORRUPT_ENTRY,
                 WARNING,
                 p.path,
                 f'{inp.short(p.path)} is damaged ({p.detail}): uv fails with "Failed to '
@@ -912,7 +913,7 @@ def rule_corrupt(inp: Inputs) -> Iterable[Finding]:
             )
         elif p.kind == "pointer-dangling":
             yield finding(
-                "dangling-link",
+                F.DANGLING_LINK,
                 WARNING,
                 p.path,
                 f"{inp.short(p.path)} {p.detail}.",
@@ -921,7 +922,7 @@ def rule_corrupt(inp: Inputs) -> Iterable[Finding]:
     for shard in snap.shards:
         if shard.pointer_problem and shard.pointer_problem != "missing":
             yield finding(
-                "corrupt-entry",
+                F.CORRUPT_ENTRY,
                 WARNING,
                 shard.path,
                 f"The revision pointer of {inp.short(shard.path)} is damaged "
@@ -942,7 +943,7 @@ def rule_unreadable(inp: Inputs) -> Iterable[Finding]:
             continue
         reported.append(path)
         yield finding(
-            "unreadable",
+            F.UNREADABLE,
             WARNING,
             path,
             f"{inp.short(path)} cannot be read ({detail}); the inspector could not look inside, "

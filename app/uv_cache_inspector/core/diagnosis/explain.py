@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
+from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core.diagnosis import oserrors, uvtext
 from uv_cache_inspector.core.model import Finding, Owner, Severity
@@ -463,35 +464,35 @@ class Cause(NamedTuple):
 
 _CAUSES: dict[str, Cause] = {
     "foreign-owner": Cause(
-        "foreign-owner",
+        F.FOREIGN_OWNER,
         "a folder or file there belongs to another user (typically after `sudo uv`, or an "
         "image built as root and run as a user)",
         "repair",
         "",
     ),
     "permission-denied": Cause(
-        "permission-denied",
+        F.PERMISSION_DENIED,
         "the user uv ran as may not do this there; the text alone does not say why",
         "diagnose",
         "Run `uvci doctor` and `uvci test-write` on the machine where uv failed, as the user "
         "who ran uv: they check ownership, modes, the filesystem and the lock as uv sees them.",
     ),
     "bad-mode": Cause(
-        "permission-denied",
+        F.PERMISSION_DENIED,
         "a directory in the cache lost its permission bits (a failed build leaves "
         "`d-w-------` directories that cannot be listed or deleted)",
         "repair",
         "",
     ),
     "read-only-cache": Cause(
-        "permission-denied",
+        F.PERMISSION_DENIED,
         "the cache was made read-only (its write permission bits were removed); uv writes even "
         "to a warm cache (its lock, sdists-v*/.git, temporary directories)",
         "repair",
         "",
     ),
     "sandbox": Cause(
-        "sandbox",
+        F.SANDBOX,
         "a sandbox around uv (an agent's sandbox, Landlock, the macOS seatbelt, Flatpak) "
         "forbids writing to uv's cache; nothing on disk needs to be wrong",
         "sandbox",
@@ -500,14 +501,14 @@ _CAUSES: dict[str, Cause] = {
         "still needs a writable TMPDIR.",
     ),
     "read-only-filesystem": Cause(
-        "read-only-filesystem",
+        F.READ_ONLY_FILESYSTEM,
         "the filesystem is mounted read-only (a read-only container root, a read-only bind mount)",
         "writable-location",
         "Point UV_CACHE_DIR and TMPDIR (and UV_TOOL_DIR, UV_PYTHON_INSTALL_DIR for tools and "
         "Pythons) at a writable volume.",
     ),
     "system-environment": Cause(
-        "system-environment",
+        F.SYSTEM_ENVIRONMENT,
         "uv was installing into a system Python that this user may not (or nobody may) "
         "modify; it is not uv's cache",
         "use-venv",
@@ -515,7 +516,7 @@ _CAUSES: dict[str, Cause] = {
         "Python (`--system`), or run uv as the user who owns that Python.",
     ),
     "no-links-filesystem": Cause(
-        "filesystem-without-links",
+        F.FILESYSTEM_WITHOUT_LINKS,
         "the filesystem has no symbolic or hard links (exFAT, FAT32, some network shares, a "
         "Windows drive seen from WSL)",
         "native-filesystem",
@@ -524,7 +525,7 @@ _CAUSES: dict[str, Cause] = {
         "environment still needs a symlink to its Python.",
     ),
     "mount-point": Cause(
-        "mount-point",
+        F.MOUNT_POINT,
         "the directory is a mount point (a Docker volume mounted on .venv): it cannot be "
         "removed, only emptied",
         "mount-point",
@@ -532,7 +533,7 @@ _CAUSES: dict[str, Cause] = {
         "and let uv create .venv again.",
     ),
     "file-in-use": Cause(
-        "file-in-use",
+        F.FILE_IN_USE,
         "a program runs from there (an activated environment, python.exe, an IDE's language "
         "server, uv itself installed in it); Windows cannot delete or replace a running file",
         "close-programs",
@@ -540,7 +541,7 @@ _CAUSES: dict[str, Cause] = {
         "server, or run a uv installed elsewhere) and retry.",
     ),
     "antivirus": Cause(
-        "antivirus",
+        F.ANTIVIRUS,
         "security software (antivirus, EDR, the search indexer) holds the new files open "
         "while uv moves or writes them; uv retries on Windows, but not long enough for some "
         "scanners",
@@ -550,7 +551,7 @@ _CAUSES: dict[str, Cause] = {
         "ask IT for the exclusion.",
     ),
     "concurrent-uv": Cause(
-        "concurrent-uv",
+        F.CONCURRENT_UV,
         "several uv processes wrote the same cache files at once; Windows cannot replace a file "
         "another process has open",
         "concurrent-uv",
@@ -558,7 +559,7 @@ _CAUSES: dict[str, Cause] = {
         "their own UV_CACHE_DIR.",
     ),
     "cross-device": Cause(
-        "cross-device",
+        F.CROSS_DEVICE,
         "the cache and the target are on different filesystems (another partition, drive, "
         "Docker volume or mount); renames and hard links cannot cross them",
         "same-filesystem",
@@ -566,7 +567,7 @@ _CAUSES: dict[str, Cause] = {
         "project), or set UV_LINK_MODE=copy to copy on purpose.",
     ),
     "multi-user-cache": Cause(
-        "shared-cache-permissions",
+        F.SHARED_CACHE_PERMISSIONS,
         "the cache is shared by several users: Linux refuses a hard link to a file you do not "
         "own and cannot write (protected_hardlinks)",
         "shared-cache",
@@ -574,7 +575,7 @@ _CAUSES: dict[str, Cause] = {
         "group (setgid, group-writable, uv run with umask 002; `uvci repair` restores it).",
     ),
     "name-too-long": Cause(
-        "name-too-long",
+        F.NAME_TOO_LONG,
         "a file name in the cache is longer than the filesystem allows (encrypted homes allow "
         "about 143 bytes)",
         "shorter-path",
@@ -582,28 +583,28 @@ _CAUSES: dict[str, Cause] = {
         "home directory).",
     ),
     "trailing-space": Cause(
-        "location-trailing-space",
+        F.LOCATION_TRAILING_SPACE,
         "the cache path has a stray space (UV_CACHE_DIR set with a trailing space, kept by "
         "quotes in a .env or CI file)",
         "set-env",
         "Remove the space from UV_CACHE_DIR.",
     ),
     "wsl1": Cause(
-        "wsl1-filesystem",
+        F.WSL1_FILESYSTEM,
         "WSL1's filesystem refuses to rename a directory while files in it are open or "
         "hard-linked (microsoft/WSL#1420)",
         "wsl2",
         "Use WSL2 with the cache on its Linux filesystem (not /mnt/c).",
     ),
     "network-filesystem": Cause(
-        "network-filesystem",
+        F.NETWORK_FILESYSTEM,
         "the cache is on a network filesystem: a stale handle means the file was removed or "
         "replaced on the server",
         "local-cache",
         "Use a cache on a local disk (UV_CACHE_DIR on local or node-local scratch storage).",
     ),
     "lock-unsupported": Cause(
-        "lock-unsupported",
+        F.LOCK_UNSUPPORTED,
         "the filesystem (NFS, a cluster filesystem) does not support the lock uv takes, or "
         "takes it differently (uv 0.10.3 on NFSv4)",
         "local-cache",
@@ -611,21 +612,21 @@ _CAUSES: dict[str, Cause] = {
         "without the NFS regression.",
     ),
     "disk-full": Cause(
-        "low-disk-space",
+        F.LOW_DISK_SPACE,
         "the filesystem was full",
         "free-space",
         "Free space there (`uvci prune` removes what uv no longer uses), or move the cache "
         "with UV_CACHE_DIR.",
     ),
     "disk-quota": Cause(
-        "disk-quota",
+        F.DISK_QUOTA,
         "your disk quota there is used up",
         "free-space",
         "Free space within the quota (`uvci prune`), or move the cache to a filesystem "
         "without that quota.",
     ),
     "lock-contention": Cause(
-        "cache-in-use",
+        F.CACHE_IN_USE,
         "another uv process holds the cache lock (`uv run` and `uvx` hold it as long as they "
         "run; `uv cache clean`/`prune` wait for all of them)",
         "lock-holder",
@@ -633,7 +634,7 @@ _CAUSES: dict[str, Cause] = {
         "UV_CACHE_DIR; `--force` is at your own risk.",
     ),
     "missing-entry": Cause(
-        "missing-entry",
+        F.MISSING_ENTRY,
         "an entry the cache points to is gone: removed by a tmp cleaner, a concurrent `uv cache "
         "clean`, or a partially restored CI cache",
         "clean-entry",
@@ -641,27 +642,27 @@ _CAUSES: dict[str, Cause] = {
         "<package>`); on CI, restore the whole cache or none of it.",
     ),
     "missing-directory": Cause(
-        "missing-directory",
+        F.MISSING_DIRECTORY,
         "a directory uv writes into did not exist (the cache directory, or TMPDIR)",
         "upgrade-uv",
         "Create the directory (`mkdir -p` the cache or TMPDIR), or upgrade uv (recent releases "
         "create the cache directory first).",
     ),
     "mixed-uv-versions": Cause(
-        "mixed-uv-versions",
+        F.MIXED_UV_VERSIONS,
         "another uv version wrote that cache entry and this one cannot read it",
         "one-uv-version",
         "Use one uv version per cache (pin it in CI); `uvci doctor` lists the versions that "
         "wrote the cache and `uvci repair` removes damaged entries (or `uv cache clean`).",
     ),
     "open-file-limit": Cause(
-        "open-file-limit",
+        F.OPEN_FILE_LIMIT,
         "uv hit the limit on open files (macOS defaults to 256, many Linux systems to 1024)",
         "ulimit",
         "Raise the limit before running uv: `ulimit -n 4096`.",
     ),
     "out-of-memory": Cause(
-        "out-of-memory",
+        F.OUT_OF_MEMORY,
         "the kernel refused the copy for lack of memory (seen on WSL with free memory; not "
         "established)",
         "fewer-concurrent",
@@ -669,7 +670,7 @@ _CAUSES: dict[str, Cause] = {
         "limits (WSL: .wslconfig).",
     ),
     "onedrive": Cause(
-        "onedrive",
+        F.ONEDRIVE,
         "OneDrive (cloud files) refuses hard links to files it manages: the cache or the "
         "project is in, or was touched by, OneDrive",
         "onedrive",
@@ -677,7 +678,7 @@ _CAUSES: dict[str, Cause] = {
         "`uvci prune`) replaces the affected entries.",
     ),
     "bad-home": Cause(
-        "bad-home",
+        F.BAD_HOME,
         "uv's directories come from a home directory the user does not have: HOME is / (a "
         "container uid without a passwd entry), /root for a non-root user, or /dev/null",
         "set-cache-dir",
@@ -686,7 +687,7 @@ _CAUSES: dict[str, Cause] = {
         "runtime user.",
     ),
     "windows-store-python": Cause(
-        "windows-store-python",
+        F.WINDOWS_STORE_PYTHON,
         "the Python is the Microsoft Store's app-execution alias (WindowsApps), which other "
         "programs may not copy or inspect",
         "install-python",
@@ -694,13 +695,13 @@ _CAUSES: dict[str, Cause] = {
         "off in Settings > Apps > App execution aliases.",
     ),
     "bad-python-path": Cause(
-        "bad-python-path",
+        F.BAD_PYTHON_PATH,
         "UV_PYTHON, VIRTUAL_ENV or --python points at something that is not a Python",
         "set-env",
         "Fix the variable or option that names the interpreter (or unset VIRTUAL_ENV).",
     ),
     "command-not-runnable": Cause(
-        "command-not-runnable",
+        F.COMMAND_NOT_RUNNABLE,
         "what uv was asked to run is not an executable program here (a directory, a missing "
         "script found through an unreadable PATH entry, a file without the execute bit or on "
         "a noexec mount)",
@@ -709,13 +710,13 @@ _CAUSES: dict[str, Cause] = {
         "on WSL, Windows folders in PATH can hide a missing program.",
     ),
     "reflink": Cause(
-        "reflink-failed",
+        F.REFLINK_FAILED,
         "cloning (reflinking) files failed on this filesystem",
         "link-mode",
         "Set UV_LINK_MODE=hardlink (or copy) so uv stops cloning files here.",
     ),
     "io-error": Cause(
-        "os-error",
+        F.OS_ERROR,
         "the operating system reported an error uvci has no story for",
         "diagnose",
         "Run `uvci doctor` and `uvci test-write` on the machine where uv failed.",
@@ -794,7 +795,7 @@ def _denied_causes(f: Failure, sig: Signals, roles: list[str], root: str | None)
         ):
             add("file-in-use", "Windows refused to delete part of an environment")
             if sig.venv_active:
-                out.insert(0, Candidate("file-in-use", "the prompt shows the environment active"))
+                out.insert(0, Candidate(F.FILE_IN_USE, "the prompt shows the environment active"))
         if op == "persist" or (sig.several_uv and op in ("cache_write", "unknown", "persist")):
             if sig.several_uv:
                 add("concurrent-uv", "several uv processes ran at once")
@@ -900,7 +901,7 @@ def _denied_causes(f: Failure, sig: Signals, roles: list[str], root: str | None)
         and op == "rename"
         and not (sig.sudo or sig.container or sig.sandbox or sig.chmod_read_only)
     ):
-        out.insert(0, Candidate("permission-denied", "nothing in the text says why"))
+        out.insert(0, Candidate(F.PERMISSION_DENIED, "nothing in the text says why"))
     if out[0].cause == "permission-denied":
         add("foreign-owner", "most often: part of the cache belongs to root after `sudo uv`")
         add("read-only-cache", "or the cache was made read-only")
@@ -1109,7 +1110,7 @@ def _denied(
     if owner is None or may(owner, user, want):
         return None
     name = _rel(root, path)
-    code = "foreign-owner" if owner.uid != user.uid else "permission-denied"
+    code = F.FOREIGN_OWNER if owner.uid != user.uid else F.PERMISSION_DENIED
     words = {
         "rwx": "write access",
         "wx": "write access",
@@ -1119,7 +1120,7 @@ def _denied(
         "rx": "read access",
     }[want]
     why = explain_denial(path, owner, user, want)
-    fix = ownership_fix(user.name) if code == "foreign-owner" else mode_fix()
+    fix = ownership_fix(user.name) if code == F.FOREIGN_OWNER else mode_fix()
     return Finding(
         code,
         ERROR,
@@ -1156,7 +1157,7 @@ def check_rename(src: str, dst: str, user: UvUser, root: str | None) -> list[Fin
         if po is not None and eo is not None and sticky_blocks(po, eo, user):
             out.append(
                 Finding(
-                    "permission-denied",
+                    F.PERMISSION_DENIED,
                     ERROR,
                     entry,
                     f"rename is refused in {_rel(root, parent)}: it is sticky (mode "
@@ -1174,7 +1175,7 @@ def check_rename(src: str, dst: str, user: UvUser, root: str | None) -> list[Fin
     if sdev and ddev and sdev != ddev:
         out.append(
             Finding(
-                "cross-device",
+                F.CROSS_DEVICE,
                 ERROR,
                 dst_parent,
                 f"rename cannot move {_rel(root, src)} to {_rel(root, dst_parent)}: they are on "
@@ -1503,7 +1504,7 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
         if facts.exists and facts.read_only:
             found.append(
                 Finding(
-                    "read-only-filesystem",
+                    F.READ_ONLY_FILESYSTEM,
                     ERROR,
                     facts.mount_point or local[-1],
                     f"{fmt.user_path(local[-1])} is on a read-only filesystem ({facts.fstype} "
@@ -1516,7 +1517,7 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
         if kind == "denied" and op == "rename" and facts.exists and facts.wsl1:
             found.append(
                 Finding(
-                    "wsl1-filesystem",
+                    F.WSL1_FILESYSTEM,
                     ERROR,
                     facts.mount_point or local[-1],
                     f"{fmt.user_path(local[-1])} is on WSL1's {facts.fstype}, which refuses to "
@@ -1533,7 +1534,7 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
             if a.st_dev != b.st_dev:
                 found.append(
                     Finding(
-                        "cross-device",
+                        F.CROSS_DEVICE,
                         ERROR,
                         local[-1],
                         f"{fmt.user_path(local[0])} and {fmt.user_path(local[-1])} are on "
@@ -1550,7 +1551,7 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
         if os.path.ismount(target):
             found.append(
                 Finding(
-                    "mount-point",
+                    F.MOUNT_POINT,
                     ERROR,
                     target,
                     f"{fmt.user_path(target)} is a mount point: it cannot be removed, only "
@@ -1567,7 +1568,7 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
             if low:
                 found.append(
                     Finding(
-                        "low-disk-space",
+                        F.LOW_DISK_SPACE,
                         ERROR,
                         facts.mount_point,
                         f"{facts.mount_point} ({facts.fstype}) has {fmt.size(facts.free_bytes)} "
@@ -1582,7 +1583,7 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
         if facts.exists and facts.network:
             found.append(
                 Finding(
-                    "lock-unsupported",
+                    F.LOCK_UNSUPPORTED,
                     ERROR,
                     facts.mount_point,
                     f"{fmt.user_path(local[-1])} is on {facts.fstype} (a network filesystem) "
@@ -1639,7 +1640,7 @@ def explain_one(
             same_cache = any(_inside(lp, root) for lp in (_local(p) for p in f.paths) if lp)
     for ev in evidence:
         ev_cause = _EVIDENCE_CAUSE.get(ev.code)
-        if ev.code == "permission-denied":
+        if ev.code == F.PERMISSION_DENIED:
             owner_uid = ev.details.get("uid")
             if owner_uid == (user.uid if user else None):
                 ev_cause = (
@@ -1708,7 +1709,7 @@ def explain_one(
             cause = "sandbox"
             candidates = [
                 Candidate(
-                    "sandbox",
+                    F.SANDBOX,
                     "the permissions on disk allow this write now, so something around uv "
                     "refused it",
                 ),
@@ -1750,7 +1751,7 @@ def explain_one(
         evidence
         and evidence[0].path
         and not _inside(evidence[0].path, root)
-        and (evidence[0].code in ("foreign-owner", "permission-denied"))
+        and (evidence[0].code in (F.FOREIGN_OWNER, F.PERMISSION_DENIED))
     ):
         outside = [evidence[0].path]
         actionable = False

@@ -29,6 +29,7 @@ from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core.cache.links import normalize_name
 from uv_cache_inspector.core.cache.record import (
@@ -301,7 +302,7 @@ def modified_finding(m: ModifiedArchive, found_at: float | None = None) -> Findi
         f"`uv sync --reinstall-package {name}` in a project)."
     )
     return Finding(
-        "modified-archive",  # CODE, written out: the README's code table is checked by name
+        F.MODIFIED_ARCHIVE,  # CODE, written out: the README's code table is checked by name
         Severity.ERROR,
         m.path,
         message,
@@ -654,7 +655,7 @@ def summary_findings(real_root: str, now: float | None = None) -> list[Finding]:
     )
     out.append(
         Finding(
-            "last-verified",
+            F.LAST_VERIFIED,
             Severity.INFO,
             None,
             text,

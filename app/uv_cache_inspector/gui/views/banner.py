@@ -17,15 +17,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core.diagnosis.engine import severity_rank
 from uv_cache_inspector.core.model import Finding, Severity
 from uv_cache_inspector.gui.style import banner_color, severity_color
 from uv_cache_inspector.gui.wording import PRUNE, REPAIR, fix_kind, window_fix
 
-# Warnings about leftovers that take space but never stop uv: the headline does not call them a
-# danger ("uv works, but 1 thing here can break it" overstated one orphaned folder).
-TIDY_UPS = frozenset({"orphaned-tmp", "stale-bucket", "unreferenced-archive"})
 MAX_ROWS = 4
 QWIDGETSIZE_MAX = (1 << 24) - 1
 
@@ -39,19 +37,19 @@ def headline(findings: Sequence[Finding]) -> tuple[str, str]:
         where = _where(first)
         d = first.details
         text = {
-            "foreign-owner": (
+            F.FOREIGN_OWNER: (
                 f"uv cannot write to this cache: {where} belongs to "
                 f"{d.get('owner', 'another user')} and uv runs as {d.get('uv_user', 'you')}."
             ),
-            "permission-denied": (
+            F.PERMISSION_DENIED: (
                 f"uv cannot write to this cache: {where} is not writable for "
                 f"{d.get('uv_user', 'you')} (mode {d.get('mode', '?')})."
             ),
-            "read-only-filesystem": "uv cannot write to this cache: its disk is read-only.",
-            "cross-device": "uv cannot write to this cache: part of it is on another disk.",
-            "low-disk-space": "uv is about to run out of disk space.",
-            "not-a-uv-cache": "This folder is not a uv cache.",
-            "modified-archive": (
+            F.READ_ONLY_FILESYSTEM: "uv cannot write to this cache: its disk is read-only.",
+            F.CROSS_DEVICE: "uv cannot write to this cache: part of it is on another disk.",
+            F.LOW_DISK_SPACE: "uv is about to run out of disk space.",
+            F.NOT_A_UV_CACHE: "This folder is not a uv cache.",
+            F.MODIFIED_ARCHIVE: (
                 "An edit leaked into the cache: "
                 f"{d.get('package') or 'an archive'}"
                 f"{' ' + str(d['version']) if d.get('version') else ''}"
@@ -60,8 +58,11 @@ def headline(findings: Sequence[Finding]) -> tuple[str, str]:
         }.get(first.code, "uv cannot use this cache as it is.")
         more = f" ({len(errors)} problems)" if len(errors) > 1 else ""
         return "error", text + more
-    risks = [f for f in warnings if f.code not in TIDY_UPS]
-    tidy = [f for f in warnings if f.code in TIDY_UPS]
+    # Leftovers that take space but never stop uv (the registry's housekeeping codes): the
+    # headline does not call them a danger ("uv works, but 1 thing here can break it"
+    # overstated one orphaned folder).
+    risks = [f for f in warnings if f.code not in F.HOUSEKEEPING]
+    tidy = [f for f in warnings if f.code in F.HOUSEKEEPING]
     if risks:
         text = f"uv works, but {fmt.plural(len(risks), 'thing')} here can break it."
         if tidy:
@@ -75,17 +76,17 @@ def headline(findings: Sequence[Finding]) -> tuple[str, str]:
 def _tidy_phrase(tidy: Sequence[Finding]) -> str:
     """'1 temporary folder left by an interrupted uv run can go' and the like, joined."""
     parts = []
-    orphans = [f for f in tidy if f.code == "orphaned-tmp"]
+    orphans = [f for f in tidy if f.code == F.ORPHANED_TMP]
     if orphans:
         n = len(orphans)
         parts.append(
             f"{fmt.plural(n, 'temporary folder')} left by "
             f"{'an interrupted uv run' if n == 1 else 'interrupted uv runs'} can go"
         )
-    stale = [f for f in tidy if f.code == "stale-bucket"]
+    stale = [f for f in tidy if f.code == F.STALE_BUCKET]
     if stale:
         parts.append(f"{fmt.plural(len(stale), 'bucket')} of older uv versions can be pruned")
-    unref = [f for f in tidy if f.code == "unreferenced-archive"]
+    unref = [f for f in tidy if f.code == F.UNREFERENCED_ARCHIVE]
     if unref:
         parts.append(f"{fmt.size(sum(f.bytes for f in unref))} that nothing uses can be pruned")
     text = "; ".join(parts)
@@ -110,13 +111,13 @@ def _group(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]:
 
 def _label_for(code: str, items: list[Finding]) -> tuple[str, str] | None:
     kind = fix_kind(items[0]) if items else None
-    if code == "orphaned-tmp" and kind:
+    if code == F.ORPHANED_TMP and kind:
         size = sum(f.bytes for f in items)
         return "repair", (
             f"Remove {fmt.plural(len(items), 'orphaned temporary folder')}"
             + (f" ({fmt.size(size)})" if size else "")
         )
-    if code == "modified-archive":
+    if code == F.MODIFIED_ARCHIVE:
         return "verify", "Verify and fix…"
     if kind == "repair":
         return "repair", REPAIR

@@ -7,9 +7,9 @@ from typing import Any
 
 from PySide6.QtWidgets import QDialog, QDialogButtonBox, QLabel, QVBoxLayout, QWidget
 
+from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core.diagnosis.engine import Diagnosis
 from uv_cache_inspector.core.model import Finding, Progress, Severity
-from uv_cache_inspector.core.operations import REPAIRABLE  # one list, for CLI and app
 from uv_cache_inspector.gui.tasks import TaskRunner
 from uv_cache_inspector.gui.views.plan_view import PlanPanel
 
@@ -17,7 +17,7 @@ from uv_cache_inspector.gui.views.plan_view import PlanPanel
 def intro_text(chosen: Sequence[Finding], user: str) -> str:
     """What these fixes are for: uv's access back, or only tidying what uv left behind."""
     after = " Nothing happens until you press Apply; uv must not be running."
-    if chosen and all(f.code == "orphaned-tmp" for f in chosen):
+    if chosen and all(f.code == F.ORPHANED_TMP for f in chosen):
         one = len(chosen) == 1
         them = "it" if one else "them"
         return (
@@ -47,7 +47,7 @@ class RepairDialog(QDialog):
         self.runner = TaskRunner(self)
         lay = QVBoxLayout(self)
         user = diagnosis.inputs.user
-        chosen = [f for f in (findings or diagnosis.findings) if f.code in REPAIRABLE]
+        chosen = [f for f in (findings or diagnosis.findings) if f.code in F.REPAIRABLE]
         intro = QLabel(intro_text(chosen, user.describe()), self)
         intro.setWordWrap(True)
         lay.addWidget(intro)
