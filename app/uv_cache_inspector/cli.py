@@ -1073,7 +1073,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     if args.yes and saved_plan is None:
         ops.check_may_act(situation, args.while_in_use, args.force)
     diag, _ = _diagnose(args, deep=True, stream_human=False)
-    user = diag.inputs.user
+    user = diag.user
     if args.owner and not has_account(user.uid) and not args.force:
         raise UsageError(
             f"--owner {args.owner}: no account on this machine has uid {user.uid}; giving the "

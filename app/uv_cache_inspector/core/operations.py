@@ -194,16 +194,16 @@ def repair(
     from uv_cache_inspector.core.actions.plan import repair_plan
     from uv_cache_inspector.core.platform.access import is_shared
 
-    user = diagnosis.inputs.user
+    user = diagnosis.user
     pool = diagnosis.findings if findings is None else findings
     chosen = [f for f in pool if f.code in F.REPAIRABLE]
-    root_owner = diagnosis.inputs.quick.root_node.owner
+    root_owner = diagnosis.root_owner
     plan = repair_plan(
         diagnosis.snapshot,
         chosen,
         user.uid,
         user.gid,
-        diagnosis.inputs.quick.real_root,
+        diagnosis.real_root,
         shared_gid=root_owner.gid if is_shared(root_owner) else None,
     )
     guarded = while_in_use or (situation is not None and situation.own_launcher)

@@ -364,9 +364,7 @@ class MainWindow(QMainWindow):
                 venv=os.environ.get("VIRTUAL_ENV"),
             )
             inv = (
-                build(diag.snapshot, diag.findings, bool(diag.inputs.lock.held))
-                if diag.snapshot
-                else None
+                build(diag.snapshot, diag.findings, bool(diag.lock.held)) if diag.snapshot else None
             )
             if inv is not None and order is not None:
                 sort_rows(inv.rows, *order)  # here, not in the GUI thread
@@ -508,15 +506,15 @@ class MainWindow(QMainWindow):
                 lambda: self._fit_version_column(inv.rows),
                 self._refresh_details,
                 lambda: self.treemap.set_groups(inv.groups),
-                lambda: self._start_watch(diag.inputs.quick.real_root),
+                lambda: self._start_watch(diag.real_root),
                 self.inspected.emit,
             )
         else:
-            self._start_watch(diag.inputs.quick.real_root)
+            self._start_watch(diag.real_root)
             self.inspected.emit()
         versions = sorted({b.version_str for b in ctx.binaries if b.version})
         self._status(self.status_uv, "uv " + ", ".join(versions) if versions else "uv not found")
-        self._show_lock(diag.inputs.lock.describe())
+        self._show_lock(diag.lock.describe())
 
     def _fit_version_column(self, rows: list[Row]) -> None:
         """Wide enough for the longest versions there are ("2026.10.31.post1"), not a guess:
@@ -718,7 +716,7 @@ class MainWindow(QMainWindow):
 
         assert self.diagnosis is not None
         assert self.diagnosis.snapshot is not None
-        dlg = PruneDialog(self.diagnosis.snapshot, self.diagnosis.inputs.bucket_set, self)
+        dlg = PruneDialog(self.diagnosis.snapshot, self.diagnosis.bucket_set, self)
         dlg.panel.applied.connect(self._after_apply)
         dlg.exec()
 
@@ -851,7 +849,7 @@ class MainWindow(QMainWindow):
             return
         from uv_cache_inspector.gui.views.findings_dialog import FindingsDialog
 
-        FindingsDialog(self.diagnosis.findings, self.diagnosis.inputs.quick.real_root, self).exec()
+        FindingsDialog(self.diagnosis.findings, self.diagnosis.real_root, self).exec()
 
     def _on_banner(self, kind: str, findings: list[Finding]) -> None:
         if kind == "repair":

@@ -24,18 +24,11 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 
 from uv_cache_inspector.core.actions.plan import Action, Plan
 from uv_cache_inspector.core.errors import UsageError
 from uv_cache_inspector.core.platform.subproc import NO_WINDOW
 from uv_cache_inspector.core.selfexec import cli_command
-
-
-@dataclass(frozen=True, slots=True)
-class Elevation:
-    method: str  # "pkexec" | "sudo" | "uac" | "osascript" | "none"
-    command: list[str]
 
 
 def paste_command(

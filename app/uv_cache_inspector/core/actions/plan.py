@@ -892,13 +892,6 @@ def _owned_by(path: str, uid: int) -> bool:
         return False
 
 
-def buckets_of(snap: Snapshot) -> BucketSet:
-    from uv_cache_inspector.core.cache.layout import NEWEST_KNOWN, buckets_for, parse_version
-
-    v = parse_version(snap.uv_version or "") or NEWEST_KNOWN
-    return buckets_for(v)
-
-
 def delete_plan(snap: Snapshot, paths: Sequence[str]) -> Plan:
     """Remove chosen rows: an archive goes with the links that name it (links first, so uv
     never sees an entry without its archive); a link or a temporary folder goes alone."""

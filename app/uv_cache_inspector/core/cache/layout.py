@@ -207,16 +207,6 @@ def classify(name: str, bucket_set: BucketSet) -> tuple[BucketStatus, str]:
     return BucketStatus.STALE, describe_uv_range(kind, version)
 
 
-def uv_releases_using(names: list[str]) -> list[str]:
-    """For the mixed-versions rule: which uv release ranges wrote these buckets."""
-    out = []
-    for name in names:
-        parsed = parse_bucket(name)
-        if parsed:
-            out.append(f"{name}: {describe_uv_range(*parsed)}")
-    return out
-
-
 # -- is this directory a uv cache? -------------------------------------------------------------
 # Every uv release writes CACHEDIR.TAG and `.gitignore` when it first uses a cache (uv PR #526,
 # Dec 2023, before 0.1.0). The tag's signature is the generic cache-directory one (cargo, tox

@@ -161,10 +161,3 @@ def newest(binaries: Iterable[UvBinary]) -> UvBinary | None:
         if b.version is not None and (best is None or b.version > (best.version or (0, 0, 0))):
             best = b
     return best
-
-
-def first_on_path(binaries: Iterable[UvBinary]) -> UvBinary | None:
-    for b in binaries:
-        if b.how_found in {"--uv", "PATH"}:
-            return b
-    return None

@@ -1049,6 +1049,28 @@ class Diagnosis:
     def errors(self) -> list[Finding]:
         return [f for f in self.findings if f.severity is ERROR]
 
+    # What the CLI and the app need from the inputs, without reaching into them.
+    @property
+    def real_root(self) -> str:
+        return self.inputs.quick.real_root
+
+    @property
+    def user(self) -> UvUser:
+        """The user uv runs as (the cache's owner, SUDO_UID, --owner)."""
+        return self.inputs.user
+
+    @property
+    def root_owner(self) -> Owner:
+        return self.inputs.quick.root_node.owner
+
+    @property
+    def bucket_set(self) -> BucketSet:
+        return self.inputs.bucket_set
+
+    @property
+    def lock(self) -> LockState:
+        return self.inputs.lock
+
 
 def _key(f: Finding) -> tuple[str, str | None]:
     return f.code, f.path

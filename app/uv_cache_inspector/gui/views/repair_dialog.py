@@ -46,7 +46,7 @@ class RepairDialog(QDialog):
         self.resize(860, 480)
         self.runner = TaskRunner(self)
         lay = QVBoxLayout(self)
-        user = diagnosis.inputs.user
+        user = diagnosis.user
         chosen = [f for f in (findings or diagnosis.findings) if f.code in F.REPAIRABLE]
         intro = QLabel(intro_text(chosen, user.describe()), self)
         intro.setWordWrap(True)
@@ -72,7 +72,7 @@ class RepairDialog(QDialog):
 
         def make(_token: object) -> Generator[Progress, None, Any]:
             yield Progress("planning")
-            situation = ops.lock_situation(diagnosis.inputs.quick.real_root)
+            situation = ops.lock_situation(diagnosis.real_root)
             plan, guard = ops.repair(diagnosis, chosen, situation, while_in_use)
             return plan, guard, (situation.notice() if guard is not None else None)
 
