@@ -629,7 +629,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     """Explain uv's error text. Works without a cache (the message may come from another
     machine): the text alone says a lot, and what could not be checked is said plainly."""
     from uv_cache_inspector.core.diagnosis import explain as ex
-    from uv_cache_inspector.core.diagnosis.engine import severity_rank
+    from uv_cache_inspector.core.findings import severity_rank
     from uv_cache_inspector.core.model import Owner, display_path
     from uv_cache_inspector.core.platform.access import resolve_user
 

@@ -342,7 +342,7 @@ def _with_facts(root: Path, **changes):
 
     from uv_cache_inspector.core import platform
     from uv_cache_inspector.core.cache import lock
-    from uv_cache_inspector.core.diagnosis import engine as d
+    from uv_cache_inspector.core.diagnosis import inputs as d
     from uv_cache_inspector.core.diagnosis.quick import quick_look
     from uv_cache_inspector.core.platform.access import resolve_user
 
@@ -363,14 +363,14 @@ def _with_facts(root: Path, **changes):
 
 
 def test_network_filesystem_rule(real_cache):
-    from uv_cache_inspector.core.diagnosis import engine as d
+    from uv_cache_inspector.core.diagnosis.rules import filesystem as d
 
     inp = _with_facts(real_cache, cache={"fstype": "nfs4", "mount_point": "/home"})
     assert [f.code for f in d.rule_network(inp)] == ["network-filesystem"]
 
 
 def test_wsl1_rule(real_cache):
-    from uv_cache_inspector.core.diagnosis import engine as d
+    from uv_cache_inspector.core.diagnosis.rules import filesystem as d
 
     inp = _with_facts(real_cache, wsl=1, cache={"fstype": "lxfs"})
     (f,) = d.rule_wsl(inp)
@@ -381,7 +381,7 @@ def test_wsl1_rule(real_cache):
 def test_lock_unsupported_rule(real_cache):
     from dataclasses import replace
 
-    from uv_cache_inspector.core.diagnosis import engine as d
+    from uv_cache_inspector.core.diagnosis.rules import locktmp as d
 
     inp = _with_facts(real_cache)
     inp.lock = replace(inp.lock, supported=False, error="Function not implemented (os error 38)")

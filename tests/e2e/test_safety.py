@@ -99,7 +99,7 @@ def test_dot_dot_in_windows_link_files(template_cache, world_tmp, outside):
     from uv_cache_inspector.core.actions import plan as pl
     from uv_cache_inspector.core.cache.layout import buckets_for
     from uv_cache_inspector.core.cache.scan import run_scan
-    from uv_cache_inspector.core.diagnosis import engine as dg
+    from uv_cache_inspector.core.diagnosis.rules import entries as dg
 
     cache = copy_cache(template_cache, world_tmp / "cache")
     bad = cache / "wheels-v8" / "pypi" / "evil"

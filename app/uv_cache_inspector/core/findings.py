@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from uv_cache_inspector.core.model import Severity
+from uv_cache_inspector.core.model import Finding, Severity
 
 ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
 
@@ -313,6 +313,11 @@ REFLINK_FAILED = _code(
 OS_ERROR = _code(
     "os-error", "explain", ERROR, "the system reported an error number that no other cause explains"
 )
+
+
+def severity_rank(f: Finding) -> int:
+    """Errors first, then warnings, then information."""
+    return (ERROR, WARNING, INFO).index(f.severity)
 
 
 REPAIRABLE = frozenset(c.code for c in REGISTRY.values() if c.fix == "repair")

@@ -45,7 +45,7 @@ from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core.cache.context import CacheContext, make_context
 from uv_cache_inspector.core.cache.inventory import Inventory, Row, build
-from uv_cache_inspector.core.diagnosis.engine import Diagnosis, diagnose, severity_rank
+from uv_cache_inspector.core.diagnosis.engine import Diagnosis, diagnose
 from uv_cache_inspector.core.errors import CacheNotFoundError, CancelledError, InspectorError
 from uv_cache_inspector.core.model import CancelToken, Finding, Progress
 from uv_cache_inspector.core.watch import WatchEvent
@@ -392,7 +392,7 @@ class MainWindow(QMainWindow):
         elif isinstance(item, Finding):
             self.streamed = [f for f in self.streamed if (f.code, f.path) != (item.code, item.path)]
             self.streamed.append(item)
-            self.streamed.sort(key=severity_rank)
+            self.streamed.sort(key=F.severity_rank)
             if not self._looking_again:
                 self.banner.set_findings(self.streamed)
 

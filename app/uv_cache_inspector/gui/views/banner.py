@@ -19,7 +19,6 @@ from PySide6.QtWidgets import (
 
 from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.diagnosis.engine import severity_rank
 from uv_cache_inspector.core.model import Finding, Severity
 from uv_cache_inspector.gui.style import banner_color, severity_color
 from uv_cache_inspector.gui.wording import PRUNE, REPAIR, fix_kind, window_fix
@@ -103,7 +102,7 @@ def _group(findings: Sequence[Finding]) -> list[tuple[str, list[Finding]]]:
     """Findings of one code shown as one line (three orphaned folders are one fix), the most
     severe first, each line led by its most severe finding."""
     by_code: dict[str, list[Finding]] = {}
-    for f in sorted(findings, key=severity_rank):
+    for f in sorted(findings, key=F.severity_rank):
         if f.severity is not Severity.INFO:
             by_code.setdefault(f.code, []).append(f)
     return list(by_code.items())
