@@ -15,6 +15,7 @@ from tests.harness.mountns import in_mount_namespace
 from tests.harness.uvcache import clean_env
 from uv_cache_inspector.core.diagnosis import explain as ex
 from uv_cache_inspector.core.diagnosis import uvtext
+from uv_cache_inspector.core.diagnosis.explain import reading
 from uv_cache_inspector.core.platform.access import UvUser
 
 ALICE = UvUser(1000, 1000, frozenset({1000}), "alice", "you")
@@ -293,7 +294,7 @@ def test_real_full_disk(uvr, uv_bin, dists_dir, world_tmp):
 def _ranked(op, paths, errno, text=""):
     from uv_cache_inspector.core.diagnosis import oserrors
 
-    platform = ex._platform_of(paths, [text])
+    platform = reading.platform_of(paths, [text])
     kind = oserrors.classify(errno, "", platform)
     f = ex.Failure(
         op,

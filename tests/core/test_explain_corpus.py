@@ -19,6 +19,7 @@ import pytest
 
 from uv_cache_inspector import cli
 from uv_cache_inspector.core.diagnosis import explain as ex
+from uv_cache_inspector.core.diagnosis.explain.causes import CAUSES
 from uv_cache_inspector.core.model import Owner
 from uv_cache_inspector.core.platform.access import UvUser, resolve_user
 
@@ -62,7 +63,7 @@ def test_the_corpus_is_real_and_large_enough():
         assert e["url"].startswith("https://github.com/"), e["id"]
         assert e["text"].strip() and e["root_cause"].strip(), e["id"]
         assert set(e["expect"]) == {"operation", "paths", "errno", "cause", "fix"}
-        assert e["expect"]["cause"] in ex._CAUSES, e["id"]
+        assert e["expect"]["cause"] in CAUSES, e["id"]
 
 
 @pytest.mark.parametrize("entry_id", ALL_IDS)

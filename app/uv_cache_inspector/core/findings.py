@@ -8,7 +8,7 @@ somewhere, that no call site reports a code worse than its `severity`, and that 
 table is `markdown_table()`.
 
 Families follow where the diagnosis looks (diagnosis/engine.py); `explain` codes are causes
-that only a failure uv reported can show (diagnosis/explain.py), `verify` codes come from
+that only a failure uv reported can show (diagnosis/explain/), `verify` codes come from
 hashing archives (diagnosis/verify.py).
 """
 

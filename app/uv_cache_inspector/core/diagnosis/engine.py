@@ -3,7 +3,7 @@
 `diagnose()` gathers the inputs (inputs.py), runs the rules (rules/, one module per family:
 location, permissions, lock & temporary folders, filesystem, entries) shallow ones first, then
 the full scan and the deep rules, and returns a `Diagnosis`. Failure modes only a reported error
-can show (Windows-only ones among them) are explain's (explain.py).
+can show (Windows-only ones among them) are explain's (explain/).
 """
 
 from __future__ import annotations
