@@ -51,9 +51,9 @@ DOC_SETS = {
     (0, 9, 30): "sdists-v9 wheels-v5 simple-v19 flat-index-v2 interpreter-v4 git-v0 builds-v0 "
     "environments-v2 python-v0 binaries-v0",
     (0, 12, 24): "sdists-v9 wheels-v6 simple-v25 flat-index-v5 interpreter-v4 git-v1 builds-v0 "
-    "environments-v2 python-v0 binaries-v0 osv-v0",
+    "environments-v2 python-v0 binaries-v0 osv-v0 files-v0",
     (0, 13, 9): "sdists-v11 wheels-v8 simple-v28 flat-index-v7 interpreter-v5 git-v2 builds-v0 "
-    "environments-v2 python-v1 binaries-v0 osv-v1",
+    "environments-v2 python-v1 binaries-v0 osv-v1 files-v0",
 }
 
 
@@ -87,8 +87,36 @@ def test_newer_buckets_are_never_stale_for_an_older_uv():
     assert classify("wheels-v5", bs)[0] is BucketStatus.STALE
 
 
-def test_uncertain_releases_accept_either_version():
-    # flat-index-v5 arrived "between 0.12.13 and 0.12.15": 0.12.14 may use v4 or v5.
+@pytest.mark.parametrize(
+    ("version", "current", "stale"),
+    [
+        # What each release's own `uv cache prune` kept and removed, run on a cache holding
+        # every version of these kinds (docs/uv-cache-format.md §2).
+        ((0, 12, 7), ["flat-index-v4", "simple-v24", "git-v0"], ["flat-index-v3"]),
+        ((0, 12, 8), ["files-v0", "flat-index-v4", "simple-v24"], ["simple-v23"]),
+        ((0, 12, 13), ["flat-index-v5", "simple-v25", "git-v0"], ["flat-index-v4", "simple-v24"]),
+        ((0, 12, 18), ["flat-index-v5", "git-v0"], ["flat-index-v4"]),
+        ((0, 12, 19), ["git-v1", "files-v0"], ["git-v0"]),
+        ((0, 13, 1), ["flat-index-v6", "simple-v26", "git-v1"], ["flat-index-v5"]),
+        ((0, 13, 2), ["flat-index-v7", "simple-v27"], ["flat-index-v6", "simple-v26"]),
+    ],
+)
+def test_releases_checked_by_their_own_prune(version, current, stale):
+    bs = buckets_for(version)
+    for name in current:
+        assert classify(name, bs)[0] is BucketStatus.CURRENT, (version, name)
+    for name in stale:
+        assert classify(name, bs)[0] is BucketStatus.STALE, (version, name)
+
+
+def test_a_release_only_bracketed_may_use_either_version(monkeypatch):
+    # When a change is only known to lie between two releases (`after`), a release in between
+    # may read the old or the new version: neither is stale for it.
+    from uv_cache_inspector.core.cache import layout
+
+    bracketed = layout.Change((0, 12, 15), {"flat-index": 5}, after=(0, 12, 12))
+    table = tuple(bracketed if c.buckets.get("flat-index") == 5 else c for c in layout.CHANGES)
+    monkeypatch.setattr(layout, "CHANGES", table)
     bs = buckets_for((0, 12, 14))
     assert classify("flat-index-v4", bs)[0] is BucketStatus.CURRENT
     assert classify("flat-index-v5", bs)[0] is BucketStatus.CURRENT

@@ -95,13 +95,16 @@ CHANGES: tuple[Change, ...] = (
     Change((0, 11, 16), {"osv": 0}),
     Change((0, 11, 27), {"flat-index": 3, "simple": 22}),
     Change((0, 11, 30), {"flat-index": 4, "simple": 24}),
-    Change((0, 12, 15), {"flat-index": 5, "simple": 25}, after=(0, 12, 13)),
-    Change((0, 12, 21), {"git": 1}, after=(0, 12, 16)),
+    # files-v0: the content-addressed store (preview `content-addressed-cache`); kept by every
+    # release's prune since 0.12.8 (docs/uv-cache-format.md §2, runs of 0.12.6-0.13.9).
+    Change((0, 12, 8), {"files": 0}),
+    Change((0, 12, 13), {"flat-index": 5, "simple": 25}),
+    Change((0, 12, 19), {"git": 1}),
     Change(
         (0, 13, 0),
         {"sdists": 10, "wheels": 7, "flat-index": 6, "simple": 26, "python": 1, "osv": 1},
     ),
-    Change((0, 13, 3), {"flat-index": 7, "simple": 27}, after=(0, 13, 2)),
+    Change((0, 13, 2), {"flat-index": 7, "simple": 27}),
     Change((0, 13, 8), {"interpreter": 5}),
     Change((0, 13, 9), {"sdists": 11, "wheels": 8, "git": 2, "simple": 28}),
 )
