@@ -1014,7 +1014,7 @@ PRUNE_SIZES = (
 
 
 def _load_plan(path: str) -> Any:
-    from uv_cache_inspector.core.actions.plan import Plan
+    from uv_cache_inspector.core.actions.model import Plan
 
     try:
         with open(path, encoding="utf-8") as fh:
@@ -1055,7 +1055,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     from uv_cache_inspector.core import operations as ops
     from uv_cache_inspector.core.actions import elevate
     from uv_cache_inspector.core.actions.apply import check_target
-    from uv_cache_inspector.core.actions.plan import Plan
+    from uv_cache_inspector.core.actions.model import Plan
     from uv_cache_inspector.core.platform.access import has_account
 
     ctx = _context(args)
@@ -1135,7 +1135,7 @@ def _elevated(
     from uv_cache_inspector.core import operations as ops
     from uv_cache_inspector.core.actions import elevate
     from uv_cache_inspector.core.actions.apply import ActionResult
-    from uv_cache_inspector.core.actions.plan import Plan
+    from uv_cache_inspector.core.actions.model import Plan
 
     sub = Plan(
         plan.root,
@@ -1165,7 +1165,7 @@ def _elevated(
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from uv_cache_inspector.core.actions.plan import verify_plan
+    from uv_cache_inspector.core.actions.delete import verify_plan
     from uv_cache_inspector.core.cache.scan import scan
     from uv_cache_inspector.core.diagnosis.verify import verify
 
