@@ -15,11 +15,13 @@ from tests.cli.helpers import APP, uvci
 from tests.harness.mountns import in_mount_namespace
 from tests.harness.uvcache import tree_state
 from uv_cache_inspector.core.cache import lock
-from uv_cache_inspector.core.testwrite import probe
+from uv_cache_inspector.core.testwrite.common import run
+from uv_cache_inspector.core.testwrite.replay import RenameFailedError, rename_with_retry, replay
+from uv_cache_inspector.core.testwrite.with_uv import failing_syscalls, with_uv
 
 
 def _run(root, **kw):
-    return probe.run(probe.replay(str(root), **kw))
+    return run(replay(str(root), **kw))
 
 
 def test_healthy_cache_every_step_passes_and_nothing_changes(real_cache):
@@ -42,7 +44,7 @@ def test_healthy_cache_every_step_passes_and_nothing_changes(real_cache):
 
 def test_with_real_uv_on_a_healthy_cache(real_cache, uv_bin, test_python):
     before = tree_state(real_cache)
-    result = probe.run(probe.with_uv(str(real_cache), uv_bin, python=test_python))
+    result = run(with_uv(str(real_cache), uv_bin, python=test_python))
     assert result.ok, [s.to_json() for s in result.steps]
     assert [s.step for s in result.steps][:2] == ["venv", "uv"]
     assert tree_state(real_cache) == before
@@ -254,7 +256,7 @@ def test_windows_retry_schedule():
         if calls["n"] <= 3:
             raise PermissionError(errno.EACCES, "Access is denied")
 
-    attempts = probe.rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=flaky)
+    attempts = rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=flaky)
     assert [a["ok"] for a in attempts] == [False, False, False, True]
     assert slept == [0.01, 0.02, 0.04]
 
@@ -262,8 +264,8 @@ def test_windows_retry_schedule():
         raise PermissionError(errno.EACCES, "Access is denied")
 
     slept.clear()
-    with pytest.raises(probe.RenameFailedError) as err:
-        probe.rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=never)
+    with pytest.raises(RenameFailedError) as err:
+        rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=never)
     assert len(err.value.attempts) == 11
     assert sum(slept) == pytest.approx(10.23)  # 10 + 20 + ... + 5120 ms
 
@@ -271,7 +273,7 @@ def test_windows_retry_schedule():
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
     with pytest.raises(OSError) as err2:
-        probe.rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=other)
+        rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=other)
     assert err2.value.errno == errno.EXDEV  # not retried
 
 
@@ -283,7 +285,7 @@ def test_strace_parsing():
         "directory)\n"
         '[pid   124] mkdir("/elsewhere/x", 0777) = -1 EACCES (Permission denied)\n'
     )
-    (only,) = probe.failing_syscalls(trace, "/c")
+    (only,) = failing_syscalls(trace, "/c")
     assert only["call"] == "renameat2" and only["errno"] == "EACCES"
 
 
