@@ -15,8 +15,14 @@ from tests.cli.helpers import APP, uvci
 from tests.harness.mountns import in_mount_namespace
 from tests.harness.uvcache import tree_state
 from uv_cache_inspector.core.cache import lock
+from uv_cache_inspector.core.platform.access import resolve_user
 from uv_cache_inspector.core.testwrite.common import run
-from uv_cache_inspector.core.testwrite.replay import RenameFailedError, rename_with_retry, replay
+from uv_cache_inspector.core.testwrite.replay import (
+    RenameFailedError,
+    explain_failure,
+    rename_with_retry,
+    replay,
+)
 from uv_cache_inspector.core.testwrite.with_uv import failing_syscalls, with_uv
 
 
@@ -206,7 +212,9 @@ def test_full_filesystem_fails_at_write(real_cache, world_tmp):
     )
     fail = _first_failure(data)
     assert (fail["step"], fail["errno"]) == ("write", errno.ENOSPC)
-    assert "disk is full" in fail["explanation"]
+    # The diagnosis's evidence: the full filesystem, and what is left on it.
+    assert f"{small} (tmpfs) has " in fail["explanation"]
+    assert "inodes free" in fail["explanation"]
 
 
 def test_bucket_on_another_filesystem_fails_the_rename(real_cache, world_tmp):
@@ -222,8 +230,27 @@ def test_bucket_on_another_filesystem_fails_the_rename(real_cache, world_tmp):
     )
     fail = _first_failure(data)
     assert (fail["step"], fail["errno"]) == ("rename", errno.EXDEV)
-    assert "device" in fail["explanation"] and "tmpfs" in fail["explanation"]
+    assert fail["explanation"].endswith("are on different filesystems.")
+    assert str(real_cache / "archive-v0") in fail["explanation"]
     assert data["steps"][-1]["step"] == "cleanup" and data["steps"][-1]["ok"]
+
+
+def test_other_errors_are_read_with_the_diagnosis_table(real_cache):
+    """A step's error other than a refusal is read as the diagnosis reads uv's (oserrors' kinds,
+    explain's causes): a quota is a quota, not a full disk (on a disk with room to spare), too
+    many open files is the open-file limit, and a number with no story says so."""
+    user = resolve_user(None)
+    root = str(real_cache)
+    tmp = str(real_cache / ".tmpAbCdEf")
+
+    def why(step: str, code: int, path: str, target: str | None = None) -> str:
+        return explain_failure(step, OSError(code, os.strerror(code)), path, target, user, root)
+
+    quota = why("write", errno.EDQUOT, tmp)
+    assert "quota" in quota and "full" not in quota
+    assert "limit on open files" in why("mkdtemp", errno.EMFILE, tmp)
+    link = str(real_cache / ".tmpScratch" / "link")
+    assert "no story" in why("link", errno.ELOOP, link, str(real_cache / "archive-v0" / "x"))
 
 
 def test_lock_held_exclusively(real_cache):

@@ -10,8 +10,10 @@ native extensions (what antivirus reacts to), create the link in a scratch direc
 every trace afterwards, also after a failure (unless asked to keep it).
 
 Every step records its timing and outcome; a failed step carries the error as uv would print it
-and an explanation computed from the state at that moment (core.explain's precondition checks,
-filesystem facts, devices for EXDEV, processes with files open where the platform tells).
+and an explanation computed from the state at that moment by the diagnosis (`diagnosis.explain`:
+its precondition checks for a refusal, its reading of the error number and the filesystem facts
+it checks), and for a refusal nothing on disk explains, the processes with files open there
+where the platform tells.
 The real uv binary runs against the cache the same way in `with_uv.py`.
 """
 
@@ -29,7 +31,6 @@ from collections.abc import Callable, Generator
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 
-from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core.cache.layout import NEWEST_KNOWN, BucketSet, buckets_for
 from uv_cache_inspector.core.errors import CacheInUseError, CacheNotFoundError, NotACacheError
 from uv_cache_inspector.core.model import TraceStep
@@ -71,11 +72,23 @@ def uv_error_text(step: str, exc: OSError, path: str | None, target: str | None)
     return f"{step} failed for `{path}`: {os_msg}"
 
 
+# What each step does, in the diagnosis's words (explain's operations).
+_OPS = {
+    "lock": "lock",
+    "mkdtemp": "create_temp",
+    "write": "write",
+    "mkdir": "create_dir",
+    "scratch": "create_dir",
+    "rename": "rename",
+    "link": "symlink",
+    "cleanup": "remove_dir",
+}
+
+
 def explain_failure(
     step: str, exc: OSError, path: str | None, target: str | None, user: UvUser, root: str
 ) -> str:
     """Why a step failed, from the state of the filesystem right now."""
-    from uv_cache_inspector.core import platform
     from uv_cache_inspector.core.diagnosis import explain
 
     code = exc.errno
@@ -104,36 +117,11 @@ def explain_failure(
             "transient lock (antivirus, indexer, another process), an ACL, a sandbox "
             "(macOS, Codex, Claude Code), or WSL1's rename bug (uv issue #11018)"
         )
-    if code == errnos.EROFS:
-        fs = platform.fs_facts(where)
-        return (
-            f"the filesystem holding {fmt.user_path(where)} ({fs.fstype} at "
-            f"{fs.mount_point}) is mounted read-only (options: {','.join(fs.options)})"
-        )
-    if code in {errnos.ENOSPC, getattr(errnos, "EDQUOT", -1)}:
-        fs = platform.fs_facts(where)
-        return (
-            f"the disk is full: {fmt.size(fs.free_bytes or 0)} and "
-            f"{fs.free_inodes if fs.free_inodes is not None else '?'} inodes free on "
-            f"{fs.fstype} at {fs.mount_point}"
-        )
-    if code == errnos.EXDEV and path and target:
-        src, dst = platform.fs_facts(path), platform.fs_facts(os.path.dirname(target))
-        return (
-            f"the temporary directory is on {src.fstype} at {src.mount_point} (device "
-            f"{src.device}) and the target on {dst.fstype} at {dst.mount_point} (device "
-            f"{dst.device}): rename cannot cross filesystems, and uv does not copy"
-        )
-    if code == errnos.EMFILE:
-        return "too many open files: raise the limit with `ulimit -n 4096`"
-    if code == errnos.ENOENT:
-        return (
-            "a directory on the way is missing: something else removed it meanwhile "
-            "(a tmp cleaner, a concurrent `uv cache clean`)"
-        )
-    failure = explain.Failure(step, tuple(p for p in (path, target) if p), code, "", "")
-    hint = explain.transient(failure, root)
-    return hint.message if hint else f"os error {code}"
+    # Every other error as the diagnosis reads uv's: one table of error numbers (oserrors), one
+    # of causes, and the same evidence on disk (a read-only mount, a full disk, two devices).
+    paths = (target, path) if step == "link" else (path, target)  # (source, target), as uv says
+    why = explain.explain_error(_OPS.get(step, step), [p for p in paths if p], exc, user, root)
+    return why.evidence[0].message if why.evidence else why.title
 
 
 def _holders(path: str) -> str:
