@@ -778,14 +778,17 @@ def _print_step(s: Any) -> None:
 
 def cmd_test_write(args: argparse.Namespace) -> int:
     from uv_cache_inspector.core import fmt
-    from uv_cache_inspector.core.testwrite import probe
+    from uv_cache_inspector.core.testwrite.common import run
+    from uv_cache_inspector.core.testwrite.replay import replay
+    from uv_cache_inspector.core.testwrite.runas import as_user, runs_as_someone_else
+    from uv_cache_inspector.core.testwrite.with_uv import with_uv
 
     ctx = _context(args)
     root = ctx.location.path
     steps: list[Any] = []
     show = _print_step
     quiet = args.json
-    other = probe.runs_as_someone_else(root, args.owner)
+    other = runs_as_someone_else(root, args.owner)
     if not quiet:
         print(f"Test write on {fmt.user_path(root)}: uv's persist routine, step by step")
         if other is not None:
@@ -794,8 +797,8 @@ def cmd_test_write(args: argparse.Namespace) -> int:
         newest = ctx.newest_uv if args.with_uv else None
         if args.with_uv and newest is None:
             raise UsageError("--with-uv needs a uv executable (on PATH, or --uv PATH)")
-        result = probe.run(
-            probe.as_user(
+        result = run(
+            as_user(
                 root,
                 other,
                 bucket=args.bucket,
@@ -806,10 +809,10 @@ def cmd_test_write(args: argparse.Namespace) -> int:
             None if quiet else show,
         )
         return _test_write_done(args, root, result.steps, result.ok)
-    gen = probe.replay(
+    gen = replay(
         root, bucket=args.bucket, keep=args.keep, owner=args.owner, bucket_set=ctx.bucket_set()
     )
-    result = probe.run(gen, None if args.json else show)
+    result = run(gen, None if args.json else show)
     steps.extend(result.steps)
     ok = result.ok
     if args.with_uv:
@@ -818,7 +821,7 @@ def cmd_test_write(args: argparse.Namespace) -> int:
             raise UsageError("--with-uv needs a uv executable (on PATH, or --uv PATH)")
         if not quiet:
             print(f"\nThe real uv ({newest.version_str}, {fmt.user_path(newest.path)}):")
-        gen2 = probe.with_uv(
+        gen2 = with_uv(
             root,
             newest.path,
             use_strace=not args.no_strace,
@@ -826,7 +829,7 @@ def cmd_test_write(args: argparse.Namespace) -> int:
             owner=args.owner,
             python=sys.executable,
         )
-        result2 = probe.run(gen2, None if args.json else show)
+        result2 = run(gen2, None if args.json else show)
         steps.extend(result2.steps)
         ok = ok and result2.ok
     return _test_write_done(args, root, steps, ok)
@@ -1014,7 +1017,7 @@ PRUNE_SIZES = (
 
 
 def _load_plan(path: str) -> Any:
-    from uv_cache_inspector.core.actions.plan import Plan
+    from uv_cache_inspector.core.actions.model import Plan
 
     try:
         with open(path, encoding="utf-8") as fh:
@@ -1055,7 +1058,7 @@ def cmd_repair(args: argparse.Namespace) -> int:
     from uv_cache_inspector.core import operations as ops
     from uv_cache_inspector.core.actions import elevate
     from uv_cache_inspector.core.actions.apply import check_target
-    from uv_cache_inspector.core.actions.plan import Plan
+    from uv_cache_inspector.core.actions.model import Plan
     from uv_cache_inspector.core.platform.access import has_account
 
     ctx = _context(args)
@@ -1135,7 +1138,7 @@ def _elevated(
     from uv_cache_inspector.core import operations as ops
     from uv_cache_inspector.core.actions import elevate
     from uv_cache_inspector.core.actions.apply import ActionResult
-    from uv_cache_inspector.core.actions.plan import Plan
+    from uv_cache_inspector.core.actions.model import Plan
 
     sub = Plan(
         plan.root,
@@ -1165,7 +1168,7 @@ def _elevated(
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from uv_cache_inspector.core.actions.plan import verify_plan
+    from uv_cache_inspector.core.actions.delete import verify_plan
     from uv_cache_inspector.core.cache.scan import scan
     from uv_cache_inspector.core.diagnosis.verify import verify
 

@@ -1,7 +1,7 @@
 """One registry of finding codes (core/findings.py), and everything else agrees with it.
 
 The core's source is read, not run: the first argument of every `finding(...)`, `Finding(...)`,
-`Hint(...)`, `Cause(...)` and `Candidate(...)` call, the codes a `code = a if b else c` chooses
+`Cause(...)` and `Candidate(...)` call, the codes a `code = a if b else c` chooses
 between, and what `f.code` is compared with. Each must be a registry constant (`F.NAME`), never a
 string; every registered code must be made somewhere; no call site may report a code worse than
 the registry's `severity`; and the README's table must be the registry's own rendering.
@@ -19,7 +19,7 @@ from uv_cache_inspector.core.model import Severity
 ROOT = Path(__file__).resolve().parents[2]
 PACKAGE = ROOT / "app" / "uv_cache_inspector"
 CORE = PACKAGE / "core"
-MAKERS = {"finding", "Finding", "Hint", "Cause", "Candidate"}
+MAKERS = {"finding", "Finding", "Cause", "Candidate"}
 CONSTANTS = {k: v for k, v in vars(F).items() if isinstance(v, str) and v in F.REGISTRY}
 RANK = {Severity.ERROR: 0, Severity.WARNING: 1, Severity.INFO: 2}
 

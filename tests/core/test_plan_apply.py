@@ -11,7 +11,9 @@ import pytest
 
 from tests.harness.uvcache import make_cache, tree_state
 from uv_cache_inspector.core.actions import apply as ap
-from uv_cache_inspector.core.actions import plan as pl
+from uv_cache_inspector.core.actions.model import ORDER, Action, Expect, Plan, PrunePolicy
+from uv_cache_inspector.core.actions.prune import prune_plan
+from uv_cache_inspector.core.actions.repair import repair_plan
 from uv_cache_inspector.core.cache.layout import buckets_for
 from uv_cache_inspector.core.cache.scan import run_scan
 from uv_cache_inspector.core.errors import CacheInUseError, NotACacheError, UnsafeTargetError
@@ -31,13 +33,13 @@ def _apply(plan, **kw):
 
 def test_prune_plan_of_a_lived_in_cache(real_cache, template):
     snap = run_scan(str(real_cache), bucket_set=NEWEST)
-    plan = pl.prune_plan(snap, NEWEST)
+    plan = prune_plan(snap, NEWEST)
     cats = {a.category for a in plan.actions}
     assert {"environment", "unreferenced"} <= cats
     archives = {os.path.basename(a.path) for a in plan.actions if a.step == "archive"}
     assert archives == template.orphans | {template.environment}
     # Ordered: links and entries before archives.
-    steps = [pl.ORDER[a.step] for a in plan.ordered()]
+    steps = [ORDER[a.step] for a in plan.ordered()]
     assert steps == sorted(steps)
     env_archive = next(a for a in plan.actions if os.path.basename(a.path) == template.environment)
     assert env_archive.shared_bytes > 0 and env_archive.bytes < env_archive.logical_bytes
@@ -45,15 +47,15 @@ def test_prune_plan_of_a_lived_in_cache(real_cache, template):
 
 def test_plan_json_round_trip(real_cache):
     snap = run_scan(str(real_cache), bucket_set=NEWEST)
-    plan = pl.prune_plan(snap, NEWEST)
-    again = pl.Plan.load(plan.dump())
+    plan = prune_plan(snap, NEWEST)
+    again = Plan.load(plan.dump())
     assert [a.path for a in again.actions] == [a.path for a in plan.actions]
     assert again.actions[0].expect == plan.actions[0].expect
     data = plan.to_json()
     assert data["dry_run"] is True and data["freed_bytes"] == plan.freed_bytes
     assert set(data["actions"][0]) >= {"kind", "path", "bytes", "needs_privilege", "done", "error"}
     with pytest.raises(Exception, match="not a plan"):
-        pl.Plan.load("{not json")
+        Plan.load("{not json")
 
 
 def test_hard_linked_files_free_nothing_now(uvr, world_tmp):
@@ -63,7 +65,7 @@ def test_hard_linked_files_free_nothing_now(uvr, world_tmp):
         uvr, world_tmp / "cache", ["alpha==2.0"], venv=world_tmp / "venv", keep_venv=True
     )
     snap = run_scan(str(cache), bucket_set=NEWEST)
-    plan = pl.prune_plan(snap, NEWEST, pl.PrunePolicy(packages=("alpha",)))
+    plan = prune_plan(snap, NEWEST, PrunePolicy(packages=("alpha",)))
     (archive,) = [a for a in plan.actions if a.step == "archive"]
     assert archive.shared_bytes > 0
     assert archive.bytes < archive.logical_bytes / 2
@@ -88,7 +90,7 @@ def test_refuses_what_is_not_a_cache(world_tmp):
 
 def test_an_action_whose_target_changed_is_skipped(real_cache):
     snap = run_scan(str(real_cache), bucket_set=NEWEST)
-    plan = pl.prune_plan(snap, NEWEST)
+    plan = prune_plan(snap, NEWEST)
     victim = next(a for a in plan.actions if a.step == "archive")
     # Replace the archive by a symlink to something outside: the plan saw a directory.
     outside = real_cache.parent / "outside"
@@ -106,7 +108,7 @@ def test_an_action_whose_target_changed_is_skipped(real_cache):
 def test_a_symlinked_parent_is_not_followed(real_cache, world_tmp):
     """archive-v0 swapped for a link after planning: nothing is deleted through it."""
     snap = run_scan(str(real_cache), bucket_set=NEWEST)
-    plan = pl.prune_plan(snap, NEWEST)
+    plan = prune_plan(snap, NEWEST)
     moved = world_tmp / "moved-archive"
     os.rename(real_cache / "archive-v0", moved)
     os.symlink(moved, real_cache / "archive-v0")
@@ -120,7 +122,7 @@ def test_lock_held_means_nothing_is_done(real_cache, uv_bin, test_python):
     from tests.harness.uvproc import uv_holding_lock
 
     snap = run_scan(str(real_cache), bucket_set=NEWEST)
-    plan = pl.prune_plan(snap, NEWEST)
+    plan = prune_plan(snap, NEWEST)
     before = tree_state(real_cache)
     with uv_holding_lock(uv_bin, real_cache, test_python), pytest.raises(CacheInUseError) as err:
         _apply(plan)
@@ -130,7 +132,7 @@ def test_lock_held_means_nothing_is_done(real_cache, uv_bin, test_python):
 
 def test_journal_records_every_action(real_cache, world_tmp):
     snap = run_scan(str(real_cache), bucket_set=NEWEST)
-    plan = pl.prune_plan(snap, NEWEST)
+    plan = prune_plan(snap, NEWEST)
     result = _apply(plan, journal=str(world_tmp / "journal"))
     with open(result.journal, encoding="utf-8") as fh:
         lines = [json.loads(x) for x in fh]
@@ -149,8 +151,8 @@ def test_chmod_and_chown_never_follow_links(real_cache, world_tmp):
     (d / "escape").symlink_to(outside)
     (d / "f").write_text("y")
     d.chmod(0o500)
-    exp = pl._expect(str(d))
-    chmod = pl.Action(
+    exp = Expect.of(str(d))
+    chmod = Action(
         "chmod",
         str(d),
         0,
@@ -163,7 +165,7 @@ def test_chmod_and_chown_never_follow_links(real_cache, world_tmp):
         add_file_mode=0o644,
         recursive=True,
     )
-    chown = pl.Action(
+    chown = Action(
         "chown",
         str(d),
         0,
@@ -176,7 +178,7 @@ def test_chmod_and_chown_never_follow_links(real_cache, world_tmp):
         gid=65534,
         recursive=True,
     )
-    result = _apply(pl.Plan(str(real_cache), "repair", [chmod, chown]))
+    result = _apply(Plan(str(real_cache), "repair", [chmod, chown]))
     assert not result.failed, [r.error for r in result.failed]
     st = os.stat(outside)
     assert (stat.S_IMODE(st.st_mode), st.st_uid) == (0o600, 0)  # untouched
@@ -198,7 +200,7 @@ def test_repair_plan_keeps_deletes_below_an_ownership_fix(real_cache):
         except StopIteration as stop:
             diag = stop.value
             break
-    plan = pl.repair_plan(diag.snapshot, diag.findings, 65534, 65534, str(real_cache))
+    plan = repair_plan(diag.snapshot, diag.findings, 65534, 65534, str(real_cache))
     kinds = {(a.kind, a.path) for a in plan.actions}
     assert ("chown", str(real_cache)) in kinds
     assert ("delete", str(orphan)) in kinds
@@ -222,7 +224,7 @@ def test_repair_plan_does_not_fix_owners_of_what_it_deletes(nobody_cache):
             break
     codes = {(f.code, f.path) for f in diag.findings}
     assert ("foreign-owner", str(orphan)) in codes and ("orphaned-tmp", str(orphan)) in codes
-    plan = pl.repair_plan(diag.snapshot, diag.findings, 65534, 65534, str(nobody_cache))
+    plan = repair_plan(diag.snapshot, diag.findings, 65534, 65534, str(nobody_cache))
     kinds = sorted((a.kind, a.path) for a in plan.actions)
     assert kinds == [
         ("chown", str(nobody_cache / "archive-v0")),
@@ -231,7 +233,7 @@ def test_repair_plan_does_not_fix_owners_of_what_it_deletes(nobody_cache):
 
 
 def _fix_action(kind, path, **kw):
-    return pl.Action(
+    return Action(
         kind,
         str(path),
         0,
@@ -239,7 +241,7 @@ def _fix_action(kind, path, **kw):
         "test",
         "ownership" if kind == "chown" else "mode",
         kind,
-        expect=pl._expect(str(path)),
+        expect=Expect.of(str(path)),
         recursive=True,
         **kw,
     )
@@ -256,7 +258,7 @@ def test_shared_group_fix_copies_files_linked_outside(real_cache, world_tmp):
     inner = archive / "inner-a.py"
     inner.write_text("x")
     os.link(inner, archive / "inner-b.py")
-    plan = pl.Plan(
+    plan = Plan(
         str(real_cache),
         "repair",
         [_fix_action("chmod", archive, add_mode=0o770, add_file_mode=0o660, gid=4321)],
@@ -279,7 +281,7 @@ def test_a_file_linked_again_after_the_plan_is_still_copied(real_cache, world_tm
     archive = next(p for p in (real_cache / "archive-v0").iterdir() if p.is_dir())
     target = archive / "only-here.py"  # one link when the plan is made
     target.write_text("x = 1\n")
-    plan = pl.Plan(str(real_cache), "repair", [_fix_action("chown", archive, uid=65534, gid=65534)])
+    plan = Plan(str(real_cache), "repair", [_fix_action("chown", archive, uid=65534, gid=65534)])
     os.link(target, world_tmp / "late-link.py")  # after the plan, before it runs
     result = _apply(plan)
     assert all(r.done for r in result.results)
@@ -301,8 +303,9 @@ def test_fix_and_delete_hold_few_descriptors(world_tmp):
     code = f"""
 import resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
-sys.path.insert(0, {str(pl.__file__.rsplit("/uv_cache_inspector/", 1)[0])!r})
-from uv_cache_inspector.core.actions import apply as ap, plan as pl
+sys.path.insert(0, {str(ap.__file__.rsplit("/uv_cache_inspector/", 1)[0])!r})
+from uv_cache_inspector.core.actions import apply as ap
+from uv_cache_inspector.core.actions.model import Action, Expect, Plan
 def run(plan):
     gen = ap.apply(plan, journal=None)
     while True:
@@ -311,11 +314,11 @@ def run(plan):
         except StopIteration as stop:
             return stop.value
 def act(kind, **kw):
-    return pl.Action(kind, {str(wide)!r}, 0, False, "t", "x", "chown" if kind == "chown" else
-                     "archive", expect=pl._expect({str(wide)!r}), **kw)
-r = run(pl.Plan({str(cache)!r}, "repair", [act("chown", uid=65534, gid=65534, recursive=True)]))
+    return Action(kind, {str(wide)!r}, 0, False, "t", "x", "chown" if kind == "chown" else
+                     "archive", expect=Expect.of({str(wide)!r}), **kw)
+r = run(Plan({str(cache)!r}, "repair", [act("chown", uid=65534, gid=65534, recursive=True)]))
 assert all(x.done for x in r.results), [x.error for x in r.results]
-r = run(pl.Plan({str(cache)!r}, "prune", [act("delete")]))
+r = run(Plan({str(cache)!r}, "prune", [act("delete")]))
 assert all(x.done for x in r.results), [x.error for x in r.results]
 print("ok")
 """

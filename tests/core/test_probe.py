@@ -15,11 +15,19 @@ from tests.cli.helpers import APP, uvci
 from tests.harness.mountns import in_mount_namespace
 from tests.harness.uvcache import tree_state
 from uv_cache_inspector.core.cache import lock
-from uv_cache_inspector.core.testwrite import probe
+from uv_cache_inspector.core.platform.access import resolve_user
+from uv_cache_inspector.core.testwrite.common import run
+from uv_cache_inspector.core.testwrite.replay import (
+    RenameFailedError,
+    explain_failure,
+    rename_with_retry,
+    replay,
+)
+from uv_cache_inspector.core.testwrite.with_uv import failing_syscalls, with_uv
 
 
 def _run(root, **kw):
-    return probe.run(probe.replay(str(root), **kw))
+    return run(replay(str(root), **kw))
 
 
 def test_healthy_cache_every_step_passes_and_nothing_changes(real_cache):
@@ -42,7 +50,7 @@ def test_healthy_cache_every_step_passes_and_nothing_changes(real_cache):
 
 def test_with_real_uv_on_a_healthy_cache(real_cache, uv_bin, test_python):
     before = tree_state(real_cache)
-    result = probe.run(probe.with_uv(str(real_cache), uv_bin, python=test_python))
+    result = run(with_uv(str(real_cache), uv_bin, python=test_python))
     assert result.ok, [s.to_json() for s in result.steps]
     assert [s.step for s in result.steps][:2] == ["venv", "uv"]
     assert tree_state(real_cache) == before
@@ -204,7 +212,9 @@ def test_full_filesystem_fails_at_write(real_cache, world_tmp):
     )
     fail = _first_failure(data)
     assert (fail["step"], fail["errno"]) == ("write", errno.ENOSPC)
-    assert "disk is full" in fail["explanation"]
+    # The diagnosis's evidence: the full filesystem, and what is left on it.
+    assert f"{small} (tmpfs) has " in fail["explanation"]
+    assert "inodes free" in fail["explanation"]
 
 
 def test_bucket_on_another_filesystem_fails_the_rename(real_cache, world_tmp):
@@ -220,8 +230,27 @@ def test_bucket_on_another_filesystem_fails_the_rename(real_cache, world_tmp):
     )
     fail = _first_failure(data)
     assert (fail["step"], fail["errno"]) == ("rename", errno.EXDEV)
-    assert "device" in fail["explanation"] and "tmpfs" in fail["explanation"]
+    assert fail["explanation"].endswith("are on different filesystems.")
+    assert str(real_cache / "archive-v0") in fail["explanation"]
     assert data["steps"][-1]["step"] == "cleanup" and data["steps"][-1]["ok"]
+
+
+def test_other_errors_are_read_with_the_diagnosis_table(real_cache):
+    """A step's error other than a refusal is read as the diagnosis reads uv's (oserrors' kinds,
+    explain's causes): a quota is a quota, not a full disk (on a disk with room to spare), too
+    many open files is the open-file limit, and a number with no story says so."""
+    user = resolve_user(None)
+    root = str(real_cache)
+    tmp = str(real_cache / ".tmpAbCdEf")
+
+    def why(step: str, code: int, path: str, target: str | None = None) -> str:
+        return explain_failure(step, OSError(code, os.strerror(code)), path, target, user, root)
+
+    quota = why("write", errno.EDQUOT, tmp)
+    assert "quota" in quota and "full" not in quota
+    assert "limit on open files" in why("mkdtemp", errno.EMFILE, tmp)
+    link = str(real_cache / ".tmpScratch" / "link")
+    assert "no story" in why("link", errno.ELOOP, link, str(real_cache / "archive-v0" / "x"))
 
 
 def test_lock_held_exclusively(real_cache):
@@ -254,7 +283,7 @@ def test_windows_retry_schedule():
         if calls["n"] <= 3:
             raise PermissionError(errno.EACCES, "Access is denied")
 
-    attempts = probe.rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=flaky)
+    attempts = rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=flaky)
     assert [a["ok"] for a in attempts] == [False, False, False, True]
     assert slept == [0.01, 0.02, 0.04]
 
@@ -262,8 +291,8 @@ def test_windows_retry_schedule():
         raise PermissionError(errno.EACCES, "Access is denied")
 
     slept.clear()
-    with pytest.raises(probe.RenameFailedError) as err:
-        probe.rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=never)
+    with pytest.raises(RenameFailedError) as err:
+        rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=never)
     assert len(err.value.attempts) == 11
     assert sum(slept) == pytest.approx(10.23)  # 10 + 20 + ... + 5120 ms
 
@@ -271,7 +300,7 @@ def test_windows_retry_schedule():
         raise OSError(errno.EXDEV, "Invalid cross-device link")
 
     with pytest.raises(OSError) as err2:
-        probe.rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=other)
+        rename_with_retry("a", "b", retries=10, sleep=slept.append, rename=other)
     assert err2.value.errno == errno.EXDEV  # not retried
 
 
@@ -283,7 +312,7 @@ def test_strace_parsing():
         "directory)\n"
         '[pid   124] mkdir("/elsewhere/x", 0777) = -1 EACCES (Permission denied)\n'
     )
-    (only,) = probe.failing_syscalls(trace, "/c")
+    (only,) = failing_syscalls(trace, "/c")
     assert only["call"] == "renameat2" and only["errno"] == "EACCES"
 
 

@@ -24,7 +24,9 @@ from tests.cli.helpers import APP, uvci
 from tests.harness.mountns import in_mount_namespace
 from tests.harness.uvcache import copy_cache
 from uv_cache_inspector.core.actions import apply as ap
-from uv_cache_inspector.core.actions import plan as pl
+from uv_cache_inspector.core.actions.model import PrunePolicy
+from uv_cache_inspector.core.actions.prune import prune_plan
+from uv_cache_inspector.core.actions.repair import repair_plan
 from uv_cache_inspector.core.cache.jsonout import snapshot_json
 from uv_cache_inspector.core.cache.layout import buckets_for
 from uv_cache_inspector.core.cache.scan import run_scan
@@ -236,8 +238,8 @@ def test_corrupted_cache_is_read_not_crashed(pristine, damage):
             with pytest.raises(NotACacheError):
                 ap.check_target(str(root))
             return
-        prune = pl.prune_plan(diag.snapshot, NEWEST, pl.PrunePolicy())
-        repair = pl.repair_plan(diag.snapshot, diag.findings, 65534, 65534, str(root))
+        prune = prune_plan(diag.snapshot, NEWEST, PrunePolicy())
+        repair = repair_plan(diag.snapshot, diag.findings, 65534, 65534, str(root))
         for plan in (prune, repair):
             json.dumps(plan.to_json())
             for a in plan.actions:  # a plan never reaches outside the cache

@@ -118,14 +118,14 @@ def test_repair_as_user_without_elevation(broken, unprivileged):
 def test_privileged_helper_applies_only_what_a_fresh_plan_wants(broken, world_tmp):
     """A saved plan that also asks to chown something else is cut down to the fresh plan."""
     cache, _, _ = broken
-    from uv_cache_inspector.core.actions import plan as pl
+    from uv_cache_inspector.core.actions.model import Action, Expect, Plan
 
     victim = cache / "wheels-v8"
-    forged = pl.Plan(
+    forged = Plan(
         str(cache),
         "repair",
         [
-            pl.Action(
+            Action(
                 "chown",
                 str(cache / "archive-v0"),
                 0,
@@ -133,12 +133,12 @@ def test_privileged_helper_applies_only_what_a_fresh_plan_wants(broken, world_tm
                 "x",
                 "ownership",
                 "chown",
-                expect=pl._expect(str(cache / "archive-v0")),
+                expect=Expect.of(str(cache / "archive-v0")),
                 uid=65534,
                 gid=65534,
                 recursive=True,
             ),
-            pl.Action(
+            Action(
                 "chown",
                 str(victim),
                 0,
@@ -146,7 +146,7 @@ def test_privileged_helper_applies_only_what_a_fresh_plan_wants(broken, world_tm
                 "forged",
                 "ownership",
                 "chown",
-                expect=pl._expect(str(victim)),
+                expect=Expect.of(str(victim)),
                 uid=0,
                 gid=0,
                 recursive=True,

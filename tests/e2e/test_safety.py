@@ -96,7 +96,7 @@ def test_links_out_of_the_cache_from_everywhere(template_cache, world_tmp, outsi
 
 def test_dot_dot_in_windows_link_files(template_cache, world_tmp, outside):
     """Link files (the Windows layout, deliberately planted) naming paths outside the cache."""
-    from uv_cache_inspector.core.actions import plan as pl
+    from uv_cache_inspector.core.actions.repair import repair_plan
     from uv_cache_inspector.core.cache.layout import buckets_for
     from uv_cache_inspector.core.cache.scan import run_scan
     from uv_cache_inspector.core.diagnosis.rules import entries as dg
@@ -111,7 +111,7 @@ def test_dot_dot_in_windows_link_files(template_cache, world_tmp, outside):
     states = {e.path: e.state.value for e in snap.entries if "evil" in e.path}
     assert set(states.values()) == {"dangling"}
     f = list(dg.rule_links(type("I", (), {"snapshot": snap, "short": lambda s, p: p})()))
-    plan = pl.repair_plan(snap, f, 65534, 65534, str(cache))
+    plan = repair_plan(snap, f, 65534, 65534, str(cache))
     assert {a.path for a in plan.actions} == set(states)
     del plan
     assert _fingerprint(outside) == before

@@ -316,7 +316,7 @@ def display_path(path: str) -> str:
 
 @dataclass(slots=True)
 class TraceStep:
-    """One step of the test-write (core.probe), as `test-write --json` reports it."""
+    """One step of the test-write (core.testwrite), as `test-write --json` reports it."""
 
     step: str  # "lock" | "mkdtemp" | "write" | "mkdir" | "rename" | "link" | "cleanup" | ...
     ok: bool

@@ -24,7 +24,7 @@ from uv_cache_inspector.core.errors import CacheInUseError, UsageError
 if TYPE_CHECKING:
     from uv_cache_inspector.core.actions.apply import ActionResult
     from uv_cache_inspector.core.actions.inuse import Guard
-    from uv_cache_inspector.core.actions.plan import Action, Plan, PrunePolicy
+    from uv_cache_inspector.core.actions.model import Action, Plan, PrunePolicy
     from uv_cache_inspector.core.cache.layout import BucketSet
     from uv_cache_inspector.core.diagnosis.engine import Diagnosis
     from uv_cache_inspector.core.model import Finding, Snapshot
@@ -121,7 +121,7 @@ def prune_policy(options: PruneOptions) -> PrunePolicy:
     """The policy of a prune, with every input resolved the same way for the CLI and the app:
     the environments to protect and uv's configured link mode (symlink mode makes venvs depend
     on archives)."""
-    from uv_cache_inspector.core.actions.plan import PrunePolicy
+    from uv_cache_inspector.core.actions.model import PrunePolicy
     from uv_cache_inspector.core.cache.location import setting
 
     if options.older_than_days is not None and not (0 < options.older_than_days < 1e6):
@@ -151,7 +151,7 @@ def prune(
     situation: LockSituation | None = None,
 ) -> tuple[Plan, Guard | None]:
     """The prune plan, and (when uv runs) the guard that re-checks each deletion."""
-    from uv_cache_inspector.core.actions.plan import prune_plan
+    from uv_cache_inspector.core.actions.prune import prune_plan
 
     policy = prune_policy(options)
     # Guarded when the user asked for it, or when our own launcher is the only holder; any
@@ -191,7 +191,7 @@ def repair(
     while_in_use: bool = False,
 ) -> tuple[Plan, Guard | None]:
     """The repair plan for doctor's findings (all repairable ones, or those given)."""
-    from uv_cache_inspector.core.actions.plan import repair_plan
+    from uv_cache_inspector.core.actions.repair import repair_plan
     from uv_cache_inspector.core.platform.access import is_shared
 
     user = diagnosis.user
@@ -218,7 +218,7 @@ def delete(
     while_in_use: bool = False,
 ) -> tuple[Plan, Guard | None]:
     """Remove chosen rows of the table (an archive goes with the links that name it)."""
-    from uv_cache_inspector.core.actions.plan import delete_plan
+    from uv_cache_inspector.core.actions.delete import delete_plan
 
     plan = delete_plan(snap, list(paths))
     guarded = situation is not None and (situation.own_launcher or while_in_use)

@@ -4,7 +4,7 @@ Three kinds of child start from this program:
 
 - scan and verify workers (cache/workers.py): `WORKER_FLAG`, or the interpreter with `-S` and
   only this package on its path;
-- the test-write as the user uv runs as (testwrite/probe.py, `as_user`): `TESTWRITE_FLAG`,
+- the test-write as the user uv runs as (testwrite/runas.py, `as_user`): `TESTWRITE_FLAG`,
   running `testwrite.child`, never the command line;
 - the elevated helper (actions/elevate.py): the command line itself (`uvci repair --plan ...`),
   which a user may also paste into a terminal.

@@ -43,7 +43,7 @@ from collections.abc import Generator, Iterator
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 
-from uv_cache_inspector.core.actions.plan import Action, Plan
+from uv_cache_inspector.core.actions.model import Action, Plan
 from uv_cache_inspector.core.cache.layout import CACHEDIR_TAG_SIGNATURE, not_a_cache_reason
 from uv_cache_inspector.core.cache.treewalk import linked_elsewhere, shared_inodes, walk
 from uv_cache_inspector.core.errors import (

@@ -25,7 +25,7 @@ import sys
 import tempfile
 from collections.abc import Callable, Mapping
 
-from uv_cache_inspector.core.actions.plan import Action, Plan
+from uv_cache_inspector.core.actions.model import Action, Plan
 from uv_cache_inspector.core.errors import UsageError
 from uv_cache_inspector.core.platform.subproc import NO_WINDOW
 from uv_cache_inspector.core.selfexec import cli_command

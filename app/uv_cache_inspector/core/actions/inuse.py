@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING
 from uv_cache_inspector.core.platform.processes import ProcInfo, info
 
 if TYPE_CHECKING:
-    from uv_cache_inspector.core.actions.plan import Plan
+    from uv_cache_inspector.core.actions.model import Plan
     from uv_cache_inspector.core.model import Snapshot
 
 # An archive or .tmp younger than this may be one a uv is creating now.
@@ -340,7 +340,7 @@ def uses_cache(tree_paths: Iterable[str], root: str) -> bool:
 
 def guard_for(snap: Snapshot, grace: float = GRACE_SECONDS) -> Guard:
     """A Guard that knows which entries name which archives in this snapshot."""
-    from uv_cache_inspector.core.actions.plan import venv_symlink_targets
+    from uv_cache_inspector.core.actions.prune import venv_symlink_targets
     from uv_cache_inspector.core.model import LinkState
 
     archive_dir = os.path.join(snap.real_root, "archive-v0")

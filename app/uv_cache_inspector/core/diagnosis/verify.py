@@ -8,7 +8,7 @@ too, and every later install of that version, in every project, gets the edit (u
 with each file's link count and the environments found to share it, and remembers its verdicts
 in the user's state directory so that checking an unchanged cache again hashes nothing.
 
-`actions.plan.verify_plan()` removes the modified archives with every link that names them, links
+`actions.delete.verify_plan()` removes the modified archives with every link that names them, links
 first (the plan/apply machinery of prune: uv finds a usable cache at every instant), so the next
 install unpacks a fresh copy. Environments keep their edited files until reinstalled; the report
 names the command. Cached environments in the cache that share an edited file go too (uv recreates

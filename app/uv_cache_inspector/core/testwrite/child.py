@@ -1,4 +1,4 @@
-"""The test-write's child process: started by `probe.as_user` as the user uv runs as, it replays
+"""The test-write's child process: started by `runas.as_user` as the user uv runs as, it replays
 uv's write (and, when asked, runs the real uv) and writes each step as one JSON line on stdout,
 as it happens. Its one argument is a JSON object; the parent reads nothing else from it.
 """
@@ -24,19 +24,18 @@ def request(root: str, *, bucket: str, keep: bool, uv: str | None, use_strace: b
 
 def _steps(spec: dict[str, Any]) -> Generator[TraceStep, None, None]:
     from uv_cache_inspector.core.cache.context import make_context
-    from uv_cache_inspector.core.testwrite import probe
+    from uv_cache_inspector.core.testwrite.replay import replay
+    from uv_cache_inspector.core.testwrite.with_uv import with_uv
 
     uv = spec.get("uv")
     ctx = make_context(spec["root"], [uv] if uv else ()).start()
     root = ctx.location.path
     keep = bool(spec.get("keep"))
     # The generators' return values (ProbeResult) are not needed: the parent rebuilds its own.
-    yield from probe.replay(
-        root, bucket=str(spec["bucket"]), keep=keep, bucket_set=ctx.bucket_set()
-    )
+    yield from replay(root, bucket=str(spec["bucket"]), keep=keep, bucket_set=ctx.bucket_set())
     if uv:
         use_strace = bool(spec.get("use_strace"))
-        yield from probe.with_uv(root, uv, use_strace=use_strace, keep=keep, python=sys.executable)
+        yield from with_uv(root, uv, use_strace=use_strace, keep=keep, python=sys.executable)
 
 
 def main(argv: Sequence[str] = ()) -> int:

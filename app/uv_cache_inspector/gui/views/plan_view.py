@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.actions.plan import Action, Plan
+from uv_cache_inspector.core.actions.model import Action, Plan
 from uv_cache_inspector.core.errors import CacheInUseError, CancelledError
 from uv_cache_inspector.core.model import Progress
 from uv_cache_inspector.gui.models.lists import Column, ObjectTable

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from uv_cache_inspector.core import fmt
 from uv_cache_inspector.core import operations as ops
-from uv_cache_inspector.core.actions.plan import Plan
+from uv_cache_inspector.core.actions.model import Plan
 from uv_cache_inspector.core.cache.layout import BucketSet
 from uv_cache_inspector.core.model import Progress, Snapshot
 from uv_cache_inspector.gui.tasks import TaskRunner

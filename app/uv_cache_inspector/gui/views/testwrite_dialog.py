@@ -99,9 +99,9 @@ class TestWriteDialog(QDialog):
         self.runner = TaskRunner(self)
         self.steps: list[TraceStep] = []
         lay = QVBoxLayout(self)
-        from uv_cache_inspector.core.testwrite import probe
+        from uv_cache_inspector.core.testwrite.runas import runs_as_someone_else
 
-        self.other = probe.runs_as_someone_else(root)
+        self.other = runs_as_someone_else(root)
         as_whom = (
             f" It runs as {self.other.describe()}, the user uv runs as (as root every step "
             "would pass)."
@@ -189,7 +189,9 @@ class TestWriteDialog(QDialog):
         self.runner.error.connect(self._on_error)
 
     def run(self) -> None:
-        from uv_cache_inspector.core.testwrite import probe
+        from uv_cache_inspector.core.testwrite.replay import replay
+        from uv_cache_inspector.core.testwrite.runas import as_user
+        from uv_cache_inspector.core.testwrite.with_uv import with_uv
 
         self.steps = []
         self._longest = 0.0
@@ -213,18 +215,14 @@ class TestWriteDialog(QDialog):
             if other is not None:
                 return (
                     yield from _count(
-                        probe.as_user(
-                            root, other, bucket=bucket, keep=keep, uv=uv if real else None
-                        )
+                        as_user(root, other, bucket=bucket, keep=keep, uv=uv if real else None)
                     )
                 )
-            ok = yield from _count(probe.replay(root, bucket=bucket, keep=keep))
+            ok = yield from _count(replay(root, bucket=bucket, keep=keep))
             if real and uv:
                 import sys
 
-                ok = (
-                    yield from _count(probe.with_uv(root, uv, keep=keep, python=sys.executable))
-                ) and ok
+                ok = (yield from _count(with_uv(root, uv, keep=keep, python=sys.executable))) and ok
             return ok
 
         self.runner.run("probe", both)

@@ -25,7 +25,7 @@ from PySide6.QtWidgets import (
 )
 
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.actions.plan import verify_plan
+from uv_cache_inspector.core.actions.delete import verify_plan
 from uv_cache_inspector.core.diagnosis.verify import (
     ChangedFile,
     ModifiedArchive,

@@ -15,7 +15,8 @@ Three steps:
    says what was checked and what could not be.
 
 The steps live in reading.py (1), causes.py (2) and checks.py (3); this module puts them
-together into an `Explanation` per failure: the story, the evidence, the fix.
+together into an `Explanation` per failure: the story, the evidence, the fix. The test-write
+reads its own failed steps the same way (`explain_error`).
 
 No fix ever acts on a path outside uv's cache: such a path is named, and uvci says it will
 not touch it. Fixes about ownership never say `chown -R` (uv hard-links cache files into
@@ -28,13 +29,13 @@ import dataclasses
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.diagnosis import uvtext
+from uv_cache_inspector.core.diagnosis import oserrors, uvtext
 from uv_cache_inspector.core.diagnosis.explain.causes import (
     CAUSES,
     HEADLINES,
@@ -47,7 +48,6 @@ from uv_cache_inspector.core.diagnosis.explain.checks import (
     check_rename,
     check_walk,
     existing_parent,
-    transient,
 )
 from uv_cache_inspector.core.diagnosis.explain.reading import (
     MAX_EXPLAINED,
@@ -156,6 +156,11 @@ class Explanation:
     fix_action: str | None = None  # "repair" or "prune": the window's own flows
     message_cache: str | None = None
     why: str = ""  # the cause, in a sentence or two (without the operation)
+
+    @property
+    def title(self) -> str:
+        """The cause in a few words (what the cause table says, without evidence or pointer)."""
+        return CAUSES[self.cause].title
 
     def story(self) -> dict[str, Any]:
         """The failure as a story: what uv tried, what the system refused, why, what to do,
@@ -278,8 +283,14 @@ def _fix_for(
     return c.fix, c.fix_kind, action
 
 
-def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) -> list[Finding]:
-    """What the filesystem says now about the paths of `f` that are on this machine."""
+def _evidence(
+    f: Failure, user: UvUser, root: str | None, checked: list[str], just_now: bool = False
+) -> list[Finding]:
+    """What the filesystem says now about the paths of `f` that are on this machine.
+
+    A path that does not exist may be another machine's, so the filesystem around it says
+    nothing, unless the failure happened here `just_now` (the test-write): then the nearest
+    existing folder's filesystem is the one that refused, even for a path never made."""
     from uv_cache_inspector.core import platform as plat
 
     local = [p for p in (_local(p) for p in f.paths) if p]
@@ -312,7 +323,7 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
             checked.append(f"read and search permission on {fmt.user_path(local[-1])}")
     if kind in ("rofs", "denied"):
         facts = plat.fs_facts(local[-1])
-        if facts.exists and facts.read_only:
+        if (facts.exists or just_now) and facts.read_only:
             found.append(
                 Finding(
                     F.READ_ONLY_FILESYSTEM,
@@ -325,7 +336,7 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
                 )
             )
         checked.append(f"whether the filesystem of {fmt.user_path(local[-1])} is read-only")
-        if kind == "denied" and op == "rename" and facts.exists and facts.wsl1:
+        if kind == "denied" and op == "rename" and (facts.exists or just_now) and facts.wsl1:
             found.append(
                 Finding(
                     F.WSL1_FILESYSTEM,
@@ -373,7 +384,7 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
             )
     if kind in ("nospace", "quota"):
         facts = plat.fs_facts(local[-1])
-        if facts.exists and facts.free_bytes is not None:
+        if (facts.exists or just_now) and facts.free_bytes is not None:
             checked.append(f"free space on {facts.mount_point}")
             low = facts.free_bytes < 256 * 1024 * 1024 or (facts.free_inodes == 0)
             if low:
@@ -391,7 +402,7 @@ def _evidence(f: Failure, user: UvUser, root: str | None, checked: list[str]) ->
     if kind in ("badf", "nosys", "nolock", "notsup") and op == "lock":
         facts = plat.fs_facts(local[-1])
         checked.append(f"the filesystem type of {fmt.user_path(local[-1])}")
-        if facts.exists and facts.network:
+        if (facts.exists or just_now) and facts.network:
             found.append(
                 Finding(
                     F.LOCK_UNSUPPORTED,
@@ -431,16 +442,18 @@ def explain_one(
     root: str | None,
     *,
     cache_present: bool | None = None,
+    just_now: bool = False,
 ) -> Explanation:
     """Why `f` failed: the ranked causes from the text, evidence from disk when the paths are
-    here, and what could not be checked."""
+    here, and what could not be checked. `just_now`: it failed on this machine just now (the
+    test-write), so the filesystem around a path never made is evidence too (`_evidence`)."""
     if cache_present is None:
         cache_present = bool(root) and os.path.isdir(root or "")
     mroot = message_cache_root(f)
     candidates = rank_causes(f, sig, root if cache_present else None)
     checked: list[str] = []
     unchecked: list[str] = []
-    evidence = _evidence(f, user, root, checked) if user is not None else []
+    evidence = _evidence(f, user, root, checked, just_now) if user is not None else []
     cause = candidates[0].cause if candidates else "io-error"
     same_cache = False
     if cache_present and root:
@@ -672,6 +685,39 @@ def explain_failures(failures: Iterable[Failure], user: UvUser, root: str | None
     return out
 
 
+# -- an error of an operation done here, just now (the test-write) -------------------------------
+
+
+def _this_platform() -> str:
+    """The platform `oserrors` reads this machine's error numbers for."""
+    if sys.platform == "win32":
+        return "windows"
+    return "macos" if sys.platform == "darwin" else "linux"
+
+
+def explain_error(
+    op: str, paths: Sequence[str], exc: OSError, user: UvUser, root: str | None
+) -> Explanation:
+    """Why an operation done on this machine just now failed (the test-write replays uv's own):
+    the error is read as uv's `(os error N)` would be (`oserrors`, for this platform) and
+    explained as any failure uv reports: the evidence on disk first, else the cause its kind
+    points at. `op` and `paths` are as `parse` gives them (`rename`, (source, target))."""
+    platform = _this_platform()
+    message = exc.strerror or ""
+    ek = oserrors.classify(exc.errno, message, platform)
+    failure = Failure(
+        op,
+        tuple(paths),
+        exc.errno,
+        message,
+        "",
+        errno_name=ek.name if ek else None,
+        errno_kind=ek.kind if ek else None,
+        platform=platform,
+    )
+    return explain_one(failure, Signals(), user, root, just_now=True)
+
+
 __all__ = [  # the package's face: what the CLI, the app, the test-write and the tests use
     "MAX_FAILURES",
     "Explanation",
@@ -681,6 +727,7 @@ __all__ = [  # the package's face: what the CLI, the app, the test-write and the
     "check_rename",
     "describe_op",
     "escape",
+    "explain_error",
     "explain_failures",
     "explain_one",
     "explain_text",
@@ -689,5 +736,4 @@ __all__ = [  # the package's face: what the CLI, the app, the test-write and the
     "primary",
     "rank_causes",
     "signals",
-    "transient",
 ]

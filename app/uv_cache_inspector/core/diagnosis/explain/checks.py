@@ -1,19 +1,12 @@
-"""What this machine says about a failure's paths: the preconditions of the operation checked
-as the user uv runs as (`check_rename`, `check_create`, `check_open`), and what an error number
-means when nothing on disk explains it (`transient`).
-"""
+"""What this machine says about a failure's paths: the preconditions of the operation, checked
+as the user uv runs as (`check_rename`, `check_create`, `check_open`)."""
 
 from __future__ import annotations
 
 import os
-import sys
-from typing import NamedTuple
 
 from uv_cache_inspector.core import findings as F
 from uv_cache_inspector.core import fmt
-from uv_cache_inspector.core.diagnosis import oserrors
-from uv_cache_inspector.core.diagnosis.explain.causes import CAUSES, rank_causes
-from uv_cache_inspector.core.diagnosis.explain.reading import Failure, Signals
 from uv_cache_inspector.core.model import Finding, Owner, Severity
 from uv_cache_inspector.core.platform.access import (
     UvUser,
@@ -158,50 +151,3 @@ def check_walk(path: str, user: UvUser, root: str | None) -> list[Finding]:
         if f:
             return [f]
     return check_create(path, user, root, "or removing an entry")
-
-
-# -- what the error number means when nothing on disk says more (kept for `probe`) --------------
-
-
-class Hint(NamedTuple):
-    code: str  # the finding code
-    text: str  # what the error number meant
-    fix: str
-
-
-def transient(f: Failure, root: str | None) -> Finding | None:
-    """What an error number usually means, for a failure nothing on disk explains now."""
-    if f.errno is None:
-        return None
-    failure = f
-    if f.errno_kind is None:
-        platform = (
-            "windows"
-            if sys.platform == "win32"
-            else ("macos" if sys.platform == "darwin" else "linux")
-        )
-        ek = oserrors.classify(f.errno, f.os_message, platform)
-        failure = Failure(
-            f.op,
-            f.paths,
-            f.errno,
-            f.os_message,
-            f.line,
-            errno_name=ek.name if ek else None,
-            errno_kind=ek.kind if ek else None,
-            platform=platform,
-        )
-    ranked = rank_causes(failure, Signals(), root)
-    if not ranked:
-        return None
-    cause = CAUSES[ranked[0].cause]
-    path = f.paths[-1] if f.paths else None
-    where = f" ({_rel(root, path)})" if path else ""
-    return Finding(
-        cause.code,
-        WARNING,
-        path,
-        f"{f.op.replace('_', ' ')}{where}: {cause.title} (os error {f.errno}).",
-        cause.fix or ("Run `uvci repair`." if cause.fix_kind == "repair" else None),
-        {"operation": f.op, "errno": f.errno, "cause": ranked[0].cause},
-    )
