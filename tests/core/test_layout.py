@@ -1,4 +1,4 @@
-"""Bucket names and the release table (uv-cache-format §2)."""
+"""Bucket names and the release table (docs/uv-cache-format.md §2)."""
 
 from __future__ import annotations
 
@@ -80,7 +80,7 @@ def test_stale_and_unknown_relative_to_newest_uv():
 
 
 def test_newer_buckets_are_never_stale_for_an_older_uv():
-    # 0.12.24's prune deletes 0.13.9's buckets (uv-cache-format §2); we must not call them stale.
+    # 0.12.24's prune deletes 0.13.9's buckets (docs/uv-cache-format.md §2); we must not call them stale.
     bs = buckets_for((0, 12, 24))
     for name in ["wheels-v8", "sdists-v11", "simple-v28", "git-v2", "python-v1"]:
         assert classify(name, bs)[0] is BucketStatus.UNKNOWN, name

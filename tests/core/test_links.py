@@ -1,4 +1,4 @@
-"""Link and side-file readers (uv-cache-format §3) on files real uv releases wrote, and on junk."""
+"""Link and side-file readers (docs/uv-cache-format.md §3) on files real uv releases wrote, and on junk."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def test_symlinks_name_archives(fixture_roots, release):
         target = links.parse_symlink_target(os.readlink(link))
         assert target.archive_version == 0
         assert (root / "archive-v0" / str(target.archive_id)).is_dir()
-        # Absolute before 0.11.17, relative since (uv-cache-format §3).
+        # Absolute before 0.11.17, relative since (docs/uv-cache-format.md §3).
         assert target.absolute == (release in {"0.5.31", "0.8.24", "0.10.12"})
 
 

@@ -1,4 +1,4 @@
-"""Finding the cache as uv finds it (uv-cache-format §1), with real `uv cache dir` as the oracle."""
+"""Finding the cache as uv finds it (docs/uv-cache-format.md §1), with real `uv cache dir` as the oracle."""
 
 from __future__ import annotations
 

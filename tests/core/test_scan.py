@@ -44,7 +44,7 @@ def test_total_equals_uv_cache_size(real_cache, uvr):
 
 
 def test_hardlinks_inside_the_cache_are_counted_once(template, real_cache, uvr):
-    # The cached environment hardlinks files of other archives (uv-cache-format §7).
+    # The cached environment hardlinks files of other archives (docs/uv-cache-format.md §7).
     snap = _scan(real_cache)
     env = snap.archive(template.environment)
     assert env is not None and env.kind is ArchiveKind.ENVIRONMENT
@@ -193,7 +193,7 @@ def test_corrupt_link_files_are_entries_only_in_a_windows_cache(world_tmp):
 
 
 def test_moved_cache_with_absolute_links(world_tmp):
-    """uv < 0.11.17 wrote absolute links; a moved cache strands them (uv-cache-format §8)."""
+    """uv < 0.11.17 wrote absolute links; a moved cache strands them (docs/uv-cache-format.md §8)."""
     root = fixtures.extract("uv-0.10.12", world_tmp)
     shutil.rmtree("/tmp/uvci-fixtures/uv-0.10.12", ignore_errors=True)
     snap = _scan(root, bucket_set=buckets_for((0, 10, 12)))

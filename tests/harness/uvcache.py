@@ -151,7 +151,7 @@ def installed_by_inode(venv: Path, cache: Path) -> dict[str, tuple[str, str]]:
     """archive id -> (name, version) of what uv installed from it, found by inode.
 
     uv installs by hardlink here (UV_LINK_MODE=hardlink), so a venv's `*.dist-info/METADATA`
-    and the archive's copy are one inode (RECORD is always copied, uv-cache-format §7). This is
+    and the archive's copy are one inode (RECORD is always copied, docs/uv-cache-format.md §7). This is
     uv's own record of what it installed from where, independent of the inspector's reader.
     """
     site = next(venv.glob("lib/python*/site-packages"))

@@ -16,7 +16,7 @@ def uv_holding_lock(
     uv: str, cache: Path, python: str, seconds: float = 60, index_url: str | None = None
 ) -> Iterator[subprocess.Popen[str]]:
     """`uv run ... python -c sleep`: uv holds the shared lock for the child's whole life
-    (uv-cache-format §5). Yields once the lock is visibly held."""
+    (docs/uv-cache-format.md §5). Yields once the lock is visibly held."""
     from uv_cache_inspector.core.cache import lock
 
     cmd = [uv, "run", "--no-project", "--cache-dir", str(cache), "--python", python]

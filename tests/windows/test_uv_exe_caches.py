@@ -48,7 +48,7 @@ def test_uv_exe_writes_link_files_not_symlinks(windows_cache, release):
     archives = set(os.listdir(wc.cache / "archive-v0"))
     for p in links:
         data = p.read_bytes()
-        # UTF-8 `archive-v0/<id>`: forward slash, no newline (uv-cache-format §3).
+        # UTF-8 `archive-v0/<id>`: forward slash, no newline (docs/uv-cache-format.md §3).
         assert LINK_FILE.fullmatch(data), (p, data)
         assert data.decode().split("/")[1] in archives
 

@@ -149,7 +149,8 @@ class SdistShard:
 
 @dataclass(frozen=True, slots=True)
 class RevisionDir:
-    """A built sdist revision: the directory holding `metadata.msgpack` (uv-cache-format §3)."""
+    """A built sdist revision: the directory holding `metadata.msgpack` (docs/uv-cache-format.md
+    §3)."""
 
     path: str
     package: str | None  # from metadata.msgpack (url/path/git shards have no name in the path)
@@ -228,7 +229,7 @@ class Snapshot:
 
     def counts_link(self, link_kind: str) -> bool:
         """Whether a link of this kind keeps an archive, as the uv that wrote the cache decides
-        (uv-cache-format §6: symlinks on Unix, link files on Windows)."""
+        (docs/uv-cache-format.md §6: symlinks on Unix, link files on Windows)."""
         return self.link_style in {link_kind, "mixed"}
 
     def size_of(self, path: str) -> tuple[int, int]:

@@ -1,7 +1,7 @@
 """Prune: what `uv cache prune` (and `uv cache clean NAME`) of the newest uv here would remove.
 
 By default exactly what `uv cache prune` of the newest uv here would do
-(uv-cache-format §6): (1) sdist revisions that are not their shard's current one, (2) at the
+(docs/uv-cache-format.md §6): (1) sdist revisions that are not their shard's current one, (2) at the
 root, every file but CACHEDIR.TAG/.gitignore/.git/.lock and every directory not in that uv's
 bucket list (stale buckets, `.tmp*`), (3) everything in environments-vN, (4) everything in
 builds-v0, (5) with --ci the unzipped wheels and sdist build trees, (6) every archive no current
@@ -244,7 +244,7 @@ def _evict(snap: Snapshot, policy: PrunePolicy, plan: Plan) -> None:
 
 
 def _clean_packages(snap: Snapshot, bs: BucketSet, policy: PrunePolicy, plan: Plan) -> None:
-    """`uv cache clean NAME...` (uv-cache-format §6), optionally only entries older than N
+    """`uv cache clean NAME...` (docs/uv-cache-format.md §6), optionally only entries older than N
     days."""
     names = {normalize_name(p) for p in policy.packages}
     done: set[str] = set()
@@ -345,13 +345,13 @@ def _simple_index_dirs(simple: str) -> list[str]:
 
 
 def _protect_symlinked_venvs(snap: Snapshot, policy: PrunePolicy, plan: Plan) -> None:
-    """link-mode = symlink: venv files are absolute symlinks into archives (uv-cache-format
+    """link-mode = symlink: venv files are absolute symlinks into archives (docs/uv-cache-format.md
     §7); deleting those archives breaks the venvs. Keep them, and say why."""
     targets = venv_symlink_targets(policy.venvs, snap.real_root)
     if policy.link_mode == "symlink":
         plan.warnings.append(
             "uv is configured with link-mode = symlink: environments point into the cache, and "
-            "removing an archive breaks every venv that uses it (uv-cache-format §7)."
+            "removing an archive breaks every venv that uses it (docs/uv-cache-format.md §7)."
         )
     if not targets:
         return

@@ -1,8 +1,8 @@
 """Count each hard-linked inode once, without a Python object per inode where possible.
 
-`uv cache size` (diskus, uv-cache-format §6) counts allocated blocks with every inode once. The
-walker hands over the inode numbers of files with more than one link as flat arrays; here they go
-into a bitmap per device (inode numbers on ext4 are dense and bounded by the inode count), or a
+`uv cache size` (diskus, docs/uv-cache-format.md §6) counts allocated blocks with every inode once.
+The walker hands over the inode numbers of files with more than one link as flat arrays; here they
+go into a bitmap per device (inode numbers on ext4 are dense and bounded by the inode count), or a
 set when the numbers are too large for a bitmap (XFS 64-bit inodes).
 """
 

@@ -107,7 +107,8 @@ def _owner_label(o: Owner | None) -> str:
 
 
 # The bucket kind (and the sub-folder) of the entry that points at an archive says how uv got it
-# (uv-cache-format §2: wheels-v*/{index,url,path}, sdists-v*/{index,url,path,git}, builds-v*).
+# (docs/uv-cache-format.md §2: wheels-v*/{index,url,path}, sdists-v*/{index,url,path,git},
+# builds-v*).
 _SOURCES = {
     ("wheels", "index"): "wheel",
     ("wheels", "url"): "wheel from a URL",

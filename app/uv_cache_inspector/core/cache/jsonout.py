@@ -1,7 +1,8 @@
 """JSON forms of the core's results, exactly the fields of the CLI contract (plus additions).
 
-The contract (cli-contract.md) lets us add fields but never rename or drop one. Paths go through
-`display_path`, so undecodable bytes in names become `\\xNN` escapes instead of breaking JSON.
+The contract (docs/cli-contract.md) lets us add fields but never rename or drop one. Paths go
+through `display_path`, so undecodable bytes in names become `\\xNN` escapes instead of breaking
+JSON.
 """
 
 from __future__ import annotations

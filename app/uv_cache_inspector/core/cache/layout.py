@@ -1,7 +1,7 @@
 """Bucket names, uv's release table, and which buckets are current, stale or unknown.
 
-Facts from uv-cache-format §2 ("Bucket names by release"). Bucket versions are always read from
-directory names; this table only says which versions a given uv release reads.
+Facts from docs/uv-cache-format.md §2 ("Which buckets each release reads"). Bucket versions are
+always read from directory names; this table only says which versions a given uv release reads.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from uv_cache_inspector.core.model import BucketStatus
 
 BUCKET_RE = re.compile(r"^(?P<kind>[a-z][a-z0-9]*(?:-[a-z][a-z0-9]*)*)-v(?P<version>\d+)$")
 
-# Control files at the root that uv's prune keeps (uv-cache-format §6, prune step 2).
+# Control files at the root that uv's prune keeps (docs/uv-cache-format.md §6, prune step 2).
 ROOT_CONTROL_FILES = frozenset({"CACHEDIR.TAG", ".gitignore", ".git", ".lock"})
 CACHEDIR_TAG_SIGNATURE = b"Signature: 8a477f597d28d172789f06886806bc55"
 
-# Buckets whose entries link into archive-v0 (uv-cache-format §3, §6 "archive garbage
+# Buckets whose entries link into archive-v0 (docs/uv-cache-format.md §3, §6 "archive garbage
 # collection"). "built-wheels" is sdists' name before 0.4.13.
 LINK_BUCKET_KINDS = frozenset({"wheels", "sdists", "built-wheels"})
 
@@ -50,7 +50,7 @@ def parse_bucket(name: str) -> tuple[str, int] | None:
 @dataclass(frozen=True, slots=True)
 class Change:
     """Bucket versions introduced by a release. When the table only brackets the release
-    (uv-cache-format §2, the "between X and Y" rows), `since` is the first release known to
+    (docs/uv-cache-format.md §2, the "between X and Y" rows), `since` is the first release known to
     have it and `after` the last known not to: releases in between may have either."""
 
     since: Version
@@ -59,7 +59,7 @@ class Change:
     removed: tuple[str, ...] = ()
 
 
-# uv 0.3.0 is the baseline; every later change in release order (uv-cache-format §2).
+# uv 0.3.0 is the baseline; every later change in release order (docs/uv-cache-format.md §2).
 BASELINE: dict[str, int] = {
     "built-wheels": 3,
     "wheels": 1,
@@ -134,7 +134,7 @@ class BucketSet:
 
 
 def buckets_for(version: Version) -> BucketSet:
-    """The buckets uv `version` considers current (its own list, uv-cache-format §2)."""
+    """The buckets uv `version` considers current (its own list, docs/uv-cache-format.md §2)."""
     current = dict(BASELINE)
     possible: dict[str, set[int]] = {}
     for change in CHANGES:

@@ -1,7 +1,7 @@
 """How cache entries point at archives: symlinks, Windows link files, and uv's side files.
 
-uv-cache-format §3 ("What a link is, by platform", "Side-file formats"). Every parser here takes
-bytes (or a link target string) and returns a typed result; corrupt or truncated input gives a
+docs/uv-cache-format.md §3 ("What a link is", "Side-file formats"). Every parser here
+takes bytes (or a link target string) and returns a typed result; corrupt or truncated input gives a
 `Corrupt` value, never an exception.
 """
 
@@ -82,9 +82,9 @@ def parse_link_file(data: bytes) -> LinkTarget | Corrupt:
     return LinkTarget(int(m.group(1)), m.group(2), absolute=False, raw=text)
 
 
-# `--layout` names (cli-contract) and the link style each reads: Unix uv writes symlinks, Windows
-# uv (>=0.6.0) link files. A cache says which by what is in it, not by the OS reading it: a WSL
-# user reads the Windows cache at /mnt/c/Users/NAME/AppData/Local/uv/cache.
+# `--layout` names (docs/cli-contract.md) and the link style each reads: Unix uv writes symlinks,
+# Windows uv (>=0.6.0) link files. A cache says which by what is in it, not by the OS reading it: a
+# WSL user reads the Windows cache at /mnt/c/Users/NAME/AppData/Local/uv/cache.
 LAYOUT_STYLES = {"unix": "symlink", "windows": "file"}
 STYLE_LAYOUTS = {"symlink": "unix", "file": "windows", "mixed": "mixed"}
 
@@ -113,7 +113,7 @@ def http_payload(data: bytes) -> bytes | Corrupt:
 
     >=0.13.0: [payload][pad to 16][16-byte id][rkyv policy][u32 crc32][u64 len(payload)], the
     CRC over b[payload_len:-12] + b[-8:]. <=0.12.x: [payload][rkyv policy][u64 len(policy)].
-    Tell them apart by the CRC (uv-cache-format §3).
+    Tell them apart by the CRC (docs/uv-cache-format.md §3).
     """
     n = len(data)
     if n < 8:
@@ -153,8 +153,8 @@ def _hashes(value: Any) -> tuple[str, ...]:
 def archive_from_value(value: Any) -> ArchivePointer | Corrupt:
     """uv's `Archive` as decoded msgpack: an array (<=0.11, >=0.13) or a map (0.12.2-0.12.24).
 
-    Arrays grew over time: [id, hashes] (<=0.5), + version (0.6.0), + filename (0.6.4),
-    + size (0.12.0); 0.13.9 writes [id, hashes, filename, version, size] (uv-cache-format §3).
+    Arrays grew over time: [id, hashes] (<=0.5), + version (0.6.0), + filename (0.6.4), + size
+    (0.12.0); 0.13.9 writes [id, hashes, filename, version, size] (docs/uv-cache-format.md §3).
     """
     if isinstance(value, dict):
         aid = value.get("id")
@@ -263,7 +263,7 @@ def read_small(path: str, limit: int = MAX_SIDE_FILE) -> bytes | Corrupt:
 
 
 def wheel_key_version(package_dir: str, key: str) -> str | None:
-    """The version part of a wheel entry key (uv-cache-format §3 "Entry key").
+    """The version part of a wheel entry key (docs/uv-cache-format.md §3, `wheels-vN`).
 
     >=0.6.4: `<version>-<py>-<abi>-<plat>`; long keys: `<truncated version>-<16hex>`;
     <0.6.4 and git wheels: the full stem `<name>-<version>-<tags>`.

@@ -1,11 +1,11 @@
 """Find the cache directory exactly as uv finds it, and say how it was found.
 
-uv-cache-format §1, first match wins: (1) `--no-cache` (ignored for inspection, but reported),
-(2) `--cache-dir`, then `UV_CACHE_DIR`, (3) `cache-dir` in uv's config files (project `uv.toml`
-or `[tool.uv]` found walking up from the CWD, then user, then system config), (4) the legacy
-native directory if it exists (macOS `~/Library/Caches/uv`, Windows `%LOCALAPPDATA%\\uv\\cache`),
-(5) `$XDG_CACHE_HOME/uv` when XDG_CACHE_HOME is absolute, else `~/.cache/uv` (Windows:
-`%LOCALAPPDATA%\\uv\\cache`), (6) `.uv_cache` in the CWD.
+docs/uv-cache-format.md §1, first match wins: (1) `--no-cache` (ignored for inspection, but
+reported), (2) `--cache-dir`, then `UV_CACHE_DIR`, (3) `cache-dir` in uv's config files (project
+`uv.toml` or `[tool.uv]` found walking up from the CWD, then user, then system config), (4) the
+legacy native directory if it exists (macOS `~/Library/Caches/uv`, Windows
+`%LOCALAPPDATA%\\uv\\cache`), (5) `$XDG_CACHE_HOME/uv` when XDG_CACHE_HOME is absolute, else
+`~/.cache/uv` (Windows: `%LOCALAPPDATA%\\uv\\cache`), (6) `.uv_cache` in the CWD.
 
 Relative paths resolve against the CWD (also in config files); `~` is not expanded. When a `uv`
 executable is available, `uv cache dir` is asked too and any disagreement is reported.

@@ -1,4 +1,4 @@
-"""uv's cache lock, exactly as uv takes it (uv-cache-format §5), and who holds it.
+"""uv's cache lock, exactly as uv takes it (docs/uv-cache-format.md §5), and who holds it.
 
 uv (>= 0.8.19) holds a *shared* flock on `<root>/.lock` for the whole life of every command;
 `uv cache clean/prune` take it *exclusive*. We probe without waiting, hold the exclusive lock

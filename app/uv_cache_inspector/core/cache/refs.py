@@ -1,7 +1,7 @@
 """Which archives are in use: one rule for the scan, the table, the report and every plan.
 
 An archive in `archive-v0` is referenced when a link of the cache's own link style (symlinks on
-Unix, link files on Windows; uv-cache-format §6) in a bucket that a prune keeps names it:
+Unix, link files on Windows; docs/uv-cache-format.md §6) in a bucket that a prune keeps names it:
 
 - a wheels/sdists bucket that the newest uv on the machine reads (current);
 - any bucket of a uv this inspector does not know or that is newer than the uv found (unknown,

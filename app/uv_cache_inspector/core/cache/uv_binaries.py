@@ -1,7 +1,7 @@
 """Find the uv executables on this machine and ask each for its version.
 
-The newest one decides which buckets are current (uv-cache-format §2, "Recommendation for your
-tool"); several different ones writing one cache is itself a finding (mixed-uv-versions).
+The newest one decides which buckets are current (docs/uv-cache-format.md §2, "Recommendation for
+your tool"); several different ones writing one cache is itself a finding (mixed-uv-versions).
 """
 
 from __future__ import annotations

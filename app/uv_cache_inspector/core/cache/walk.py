@@ -1,10 +1,10 @@
 """The walker: one subtree in, one aggregate out. Never follows a symlink. Also the scan worker.
 
-Speed matters here (the scan is benchmarked against `uv cache size`, uv-cache-format §6): the
-inner loop stats each entry once through a directory file descriptor (`fstatat`, one path
-component for the kernel to resolve), keeps sums instead of per-file objects, and stores the
-inode numbers of hard-linked files in flat `array('Q')` buffers, so memory grows with the number
-of units, not files.
+Speed matters here (the scan is benchmarked against `uv cache size`, docs/uv-cache-format.md §6):
+the inner loop stats each entry once through a directory file descriptor (`fstatat`, one path
+component for the kernel to resolve), keeps sums instead of per-file objects, and stores the inode
+numbers of hard-linked files in flat `array('Q')` buffers, so memory grows with the number of units,
+not files.
 
 Two walkers give the same results (tests/core/test_walker_parity.py): the compiled one (_walker.c
 beside this file, built where a C compiler was found at install time), which walks whole lists of

@@ -1,12 +1,12 @@
 """Verify: find the edits that leaked into the cache, and make the next install pristine.
 
-uv installs by hard-linking files out of `archive-v0` (uv-cache-format §7), so a file edited in
-place in an environment (a debugging print, an editor that writes in place) is the cache's file
-too, and every later install of that version, in every project, gets the edit (uv issues
-#10579, #10896, #15700). `verify()` checks every unpacked wheel against its RECORD
-(`core.record`, in the worker pool), reports a `modified-archive` finding per changed archive
-with each file's link count and the environments found to share it, and remembers its verdicts
-in the user's state directory so that checking an unchanged cache again hashes nothing.
+uv installs by hard-linking files out of `archive-v0` (docs/uv-cache-format.md §7), so a file edited
+in place in an environment (a debugging print, an editor that writes in place) is the cache's file
+too, and every later install of that version, in every project, gets the edit (uv issues #10579,
+#10896, #15700). `verify()` checks every unpacked wheel against its RECORD (`core.record`, in the
+worker pool), reports a `modified-archive` finding per changed archive with each file's link count
+and the environments found to share it, and remembers its verdicts in the user's state directory so
+that checking an unchanged cache again hashes nothing.
 
 `actions.delete.verify_plan()` removes the modified archives with every link that names them, links
 first (the plan/apply machinery of prune: uv finds a usable cache at every instant), so the next

@@ -13,7 +13,7 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-# Filesystems that are not local disks (uv-format §8, failure-modes F7): locks may not
+# Filesystems that are not local disks (uv-format §8, docs/failure-modes.md F7): locks may not
 # exclude, entries may vanish, hardlinks may be missing.
 NETWORK_FS = frozenset(
     {
@@ -50,7 +50,7 @@ NETWORK_FS = frozenset(
         "quobyte",
     }
 )
-# WSL1's own filesystems (WSL1 has known EACCES-on-rename bugs, failure-modes F3).
+# WSL1's own filesystems (WSL1 has known EACCES-on-rename bugs, docs/failure-modes.md F3).
 WSL1_FS = frozenset({"lxfs", "wslfs", "drvfs"})
 # Filesystems without hard links: uv falls back to copying every file.
 NO_HARDLINK_FS = frozenset({"vfat", "msdos", "exfat", "fat", "fat32", "fuseblk.exfat"})

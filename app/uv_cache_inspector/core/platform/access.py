@@ -1,6 +1,6 @@
 """Can uv, running as a given user, do what it needs here? (POSIX permission rules.)
 
-What uv needs, from how it writes (uv-cache-format §4) and locks (§5):
+What uv needs, from how it writes (docs/uv-cache-format.md §4) and locks (§5):
 - the root, every bucket, archive-v0 and the directories inside link buckets: read, write and
   search (uv creates `.tmpXXXXXX` there, renames into them, replaces links atomically);
 - `.lock` files (the root's and per-entry ones): open read+write;
@@ -168,7 +168,7 @@ def sticky_blocks(parent: Owner, entry: Owner, user: UvUser) -> bool:
 
 
 def is_shared(root: Owner) -> bool:
-    """A cache meant for a group: setgid root, group-writable (failure-modes F4, #5611)."""
+    """A cache meant for a group: setgid root, group-writable (docs/failure-modes.md F4, #5611)."""
     return bool(root.mode & stat.S_ISGID) and bool(root.mode & 0o020)
 
 

@@ -1,13 +1,13 @@
 """The test-write: uv's own write-and-rename routine replayed on the cache, traced step by step.
 
-What uv does for every new wheel (uv-cache-format §4, `Cache::persist`, and §5 for the lock):
-take the shared lock on `<root>/.lock`; unpack into `tempdir_in(<root>)` (a `.tmpXXXXXX`
+What uv does for every new wheel (docs/uv-cache-format.md §4, `Cache::persist`, and §5 for the
+lock): take the shared lock on `<root>/.lock`; unpack into `tempdir_in(<root>)` (a `.tmpXXXXXX`
 directory; sdists and builds use their bucket instead); `create_dir_all(archive-v0)`;
 `rename_with_retry(.tmpXXXXXX -> archive-v0/<16-char id>)` (retried on Windows only, for
-PermissionDenied, 10 times from 10 ms doubling); then the link (a relative symlink on Unix, a
-link file on Windows). We do the same with a tiny wheel-like payload, including files named like
-native extensions (what antivirus reacts to), create the link in a scratch directory, and remove
-every trace afterwards, also after a failure (unless asked to keep it).
+PermissionDenied, 10 times from 10 ms doubling); then the link (a relative symlink on Unix, a link
+file on Windows). We do the same with a tiny wheel-like payload, including files named like native
+extensions (what antivirus reacts to), create the link in a scratch directory, and remove every
+trace afterwards, also after a failure (unless asked to keep it).
 
 Every step records its timing and outcome; a failed step carries the error as uv would print it
 and an explanation computed from the state at that moment by the diagnosis (`diagnosis.explain`:
@@ -37,7 +37,7 @@ from uv_cache_inspector.core.model import TraceStep
 from uv_cache_inspector.core.platform.access import UvUser, resolve_user
 from uv_cache_inspector.core.testwrite.common import ProbeResult, owner_of, payload
 
-ID_ALPHABET = "_-" + string.digits + string.ascii_letters  # uv-fastid (uv-cache-format §3)
+ID_ALPHABET = "_-" + string.digits + string.ascii_letters  # uv-fastid (docs/uv-cache-format.md §3)
 TMP_ALPHABET = string.ascii_letters + string.digits  # the tempfile crate's names
 WINDOWS_RETRIES = 10
 FIRST_DELAY = 0.010
@@ -55,7 +55,7 @@ def tmp_name() -> str:
 
 
 def uv_error_text(step: str, exc: OSError, path: str | None, target: str | None) -> str:
-    """fs-err's wording (uv-cache-format §4), with the OS's own message and number."""
+    """fs-err's wording (docs/uv-cache-format.md §4), with the OS's own message and number."""
     os_msg = f"{exc.strerror or os.strerror(exc.errno or 0)} (os error {exc.errno})"
     if step == "rename":
         return f"failed to rename file from {path} to {target}: {os_msg}"
@@ -186,7 +186,7 @@ def rename_with_retry(
 
 
 def temp_parent(root: str, bucket: str, bucket_set: BucketSet) -> str:
-    """Where uv makes its temporary directory (uv-cache-format §4)."""
+    """Where uv makes its temporary directory (docs/uv-cache-format.md §4)."""
     if bucket in {"root", "wheels", "archive"}:
         return root
     if bucket == "builds":

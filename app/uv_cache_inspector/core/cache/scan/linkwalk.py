@@ -1,9 +1,9 @@
 """The scan's second part: the link buckets (wheels, sdists, environments), walked by a thread.
 
-Every link is read as uv's prune reads it (uv-cache-format §6, "Archive garbage collection"):
-symlinks and Windows link files both, and which of them uv counts is decided later from what the
-cache holds (a Windows cache read from WSL or Linux has link files and no symlinks), not by the
-OS. What it finds goes into a `LinkWalk`, merged once the thread is done (merge.py).
+Every link is read as uv's prune reads it (docs/uv-cache-format.md §6, `uv cache
+prune`): symlinks and Windows link files both, and which of them uv counts is decided later
+from what the cache holds (a Windows cache read from WSL or Linux has link files and no symlinks),
+not by the OS. What it finds goes into a `LinkWalk`, merged once the thread is done (merge.py).
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from uv_cache_inspector.core.model import (
     SdistShard,
 )
 
-# Names and extensions uv's reference walk skips (uv-cache-format §6).
+# Names and extensions uv's reference walk skips (docs/uv-cache-format.md §6).
 _SKIP_NAMES = frozenset({"src", ".lock", ".gitignore"})
 _SKIP_EXTS = frozenset({"lock", "whl", "http", "rev", "msgpack"})
 _INDEX_WITH_DIGEST = frozenset({"index", "url", "path", "git", "editable"})
@@ -271,7 +271,7 @@ class LinkWalker:
             return LinkState.DANGLING, lt.archive_id
         if lt.archive_id is not None and lt.absolute:
             # An absolute link into some other cache's archive (uv < 0.11.17 wrote absolute
-            # links; the cache was moved or shared with a container, uv-cache-format §8).
+            # links; the cache was moved or shared with a container, docs/uv-cache-format.md §8).
             return LinkState.MOVED, lt.archive_id
         if not os.path.exists(real):
             return LinkState.DANGLING, lt.archive_id
@@ -329,7 +329,7 @@ class LinkWalker:
         size: int,
         out: LinkWalk,
     ) -> None:
-        """A Windows link file (uv-cache-format §3): `archive-v0/<id>` as UTF-8 text."""
+        """A Windows link file (docs/uv-cache-format.md §3): `archive-v0/<id>` as UTF-8 text."""
         if size > 4096:
             return
         data = links.read_small(full, 4096)
@@ -380,7 +380,7 @@ class LinkWalker:
     def _check_side_file(
         self, kind: str, full: str, name: str, names: set[str], out: LinkWalk
     ) -> None:
-        """Deep check of one side file (uv-cache-format §3, "Side-file formats")."""
+        """Deep check of one side file (docs/uv-cache-format.md §3, "Side-file formats")."""
         data = links.read_small(full)
         if isinstance(data, links.Corrupt):
             out.problems.append(Problem("unreadable", full, data.reason))

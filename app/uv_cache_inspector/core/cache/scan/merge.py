@@ -1,10 +1,10 @@
 """The scan's third part: merging what the walkers and the link walk found into the Snapshot.
 
-Sizes are allocated bytes with every inode counted once, so `total_bytes` equals `uv cache
-size` (uv-cache-format §6). Archives are referenced when a link in a *current* wheels or sdists
+Sizes are allocated bytes with every inode counted once, so `total_bytes` equals `uv cache size`
+(docs/uv-cache-format.md §6). Archives are referenced when a link in a *current* wheels or sdists
 bucket resolves to them (core.refs): links in stale buckets do not count, because prune removes
-those buckets before it collects references. Archives are built as soon as the link walk is
-done; those that arrive before wait.
+those buckets before it collects references. Archives are built as soon as the link walk is done;
+those that arrive before wait.
 """
 
 from __future__ import annotations

@@ -228,7 +228,7 @@ def _first_file_owner(path: str, budget: int = 64) -> Owner | None:
 
 
 def rule_shared_cache(inp: Inputs) -> Iterable[Finding]:
-    """A setgid, group-writable cache whose directories lost g+w (failure-modes F4)."""
+    """A setgid, group-writable cache whose directories lost g+w (docs/failure-modes.md F4)."""
     root = inp.quick.root_node.owner
     if not is_shared(root):
         return
