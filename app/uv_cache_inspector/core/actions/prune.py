@@ -351,7 +351,7 @@ def _protect_symlinked_venvs(snap: Snapshot, policy: PrunePolicy, plan: Plan) ->
     if policy.link_mode == "symlink":
         plan.warnings.append(
             "uv is configured with link-mode = symlink: environments point into the cache, and "
-            "removing an archive breaks every venv that uses it (docs/uv-cache-format.md §7)."
+            "removing an archive breaks every venv that uses it (uv-cache-format §7)."
         )
     if not targets:
         return

@@ -39,9 +39,10 @@ def classify_volume(fs_name: str, flags: int, drive_type: int) -> dict[str, obje
 
 
 def is_onedrive_path(path: str, env: Mapping[str, str]) -> bool:
-    """Under a OneDrive folder (hardlinks there fail with os error 396, docs/failure-modes.md
-    F6).""" norm = os.path.normcase(os.path.abspath(path)) for var in ("OneDrive",
-    "OneDriveConsumer", "OneDriveCommercial"):
+    """Under a OneDrive folder (hardlinks there fail with os error 396,
+    docs/failure-modes.md F6)."""
+    norm = os.path.normcase(os.path.abspath(path))
+    for var in ("OneDrive", "OneDriveConsumer", "OneDriveCommercial"):
         root = env.get(var)
         if root and norm.startswith(os.path.normcase(os.path.abspath(root)) + os.sep):
             return True

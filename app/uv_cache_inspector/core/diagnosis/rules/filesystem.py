@@ -107,7 +107,8 @@ def rule_wsl(inp: Inputs) -> Iterable[Finding]:
 
 def rule_tmp_cleaner(inp: Inputs) -> Iterable[Finding]:
     """A cache where systemd-tmpfiles deletes old files (docs/failure-modes.md F7, uv issue
-    #6147).""" if not os.path.isdir("/usr/lib/tmpfiles.d") and not os.path.isdir("/etc/tmpfiles.d"):
+    #6147)."""
+    if not os.path.isdir("/usr/lib/tmpfiles.d") and not os.path.isdir("/etc/tmpfiles.d"):
         return
     from uv_cache_inspector.core.platform import posix
 
