@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uv_cache_inspector.cli.output import ProgressLine, print_finding
 from uv_cache_inspector.core.errors import CancelledError
 
 if TYPE_CHECKING:
+    from uv_cache_inspector.core.cache.context import CacheContext
+    from uv_cache_inspector.core.diagnosis.engine import Diagnosis
+
     # What `ArgumentParser.add_subparsers` returns (argparse does not name the class publicly).
     Subparsers = argparse._SubParsersAction[argparse.ArgumentParser]  # noqa: SLF001
 
@@ -21,7 +24,7 @@ EXIT_IN_USE = 3
 
 
 def global_options(parser: argparse.ArgumentParser, *, suppress: bool) -> None:
-    default: Any = argparse.SUPPRESS if suppress else None
+    default: str | None = argparse.SUPPRESS if suppress else None
     parser.add_argument(
         "--cache-dir",
         metavar="PATH",
@@ -57,7 +60,7 @@ def add_command(subparsers: Subparsers, name: str, help_text: str) -> argparse.A
     return p
 
 
-def cache_context(args: argparse.Namespace) -> Any:
+def cache_context(args: argparse.Namespace) -> CacheContext:
     from uv_cache_inspector.core.cache.context import make_context
 
     return make_context(args.cache_dir, args.uv or (), layout=args.layout).start()
@@ -96,7 +99,9 @@ def diagnosis_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--workers", type=int, default=None, help=argparse.SUPPRESS)
 
 
-def run_diagnosis(args: argparse.Namespace, *, deep: bool, stream_human: bool) -> Any:
+def run_diagnosis(
+    args: argparse.Namespace, *, deep: bool, stream_human: bool
+) -> tuple[Diagnosis, CacheContext]:
     """Run the diagnosis; print findings as they arrive when asked to (human output)."""
     from uv_cache_inspector.core.diagnosis.engine import diagnose
     from uv_cache_inspector.core.model import CancelToken, Progress
@@ -107,7 +112,7 @@ def run_diagnosis(args: argparse.Namespace, *, deep: bool, stream_human: bool) -
 
         print(f"Cache: {fmt.user_path(ctx.location.path)} ({ctx.location.detail})")
         print()
-    shown: set[tuple[str, Any]] = set()
+    shown: set[tuple[str, str | None]] = set()
     progress = ProgressLine()
     gen = diagnose(
         ctx.location.path,
@@ -143,11 +148,13 @@ def run_diagnosis(args: argparse.Namespace, *, deep: bool, stream_human: bool) -
         progress.clear()
 
 
-def findings_json(diag: Any, ctx: Any, extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def findings_json(
+    diag: Diagnosis, ctx: CacheContext, extra: dict[str, object] | None = None
+) -> dict[str, object]:
     from uv_cache_inspector.core.model import display_path
 
     inp = diag.inputs
-    out: dict[str, Any] = {
+    out: dict[str, object] = {
         "cache_dir": display_path(diag.root),
         "findings": [f.to_json() for f in diag.findings],
         "uv_user": {"uid": inp.user.uid, "name": inp.user.name, "how": inp.user.how},

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uv_cache_inspector.cli.common import (
     EXIT_FINDINGS,
@@ -17,6 +17,7 @@ from uv_cache_inspector.cli.output import emit_json
 
 if TYPE_CHECKING:
     from uv_cache_inspector.cli.common import Subparsers
+    from uv_cache_inspector.core.model import Finding
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -32,7 +33,7 @@ def add_parser(subparsers: Subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _summary(findings: list[Any]) -> str:
+def _summary(findings: list[Finding]) -> str:
     counts = {
         s: sum(1 for f in findings if f.severity.value == s) for s in ("error", "warning", "info")
     }

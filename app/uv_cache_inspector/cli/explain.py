@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uv_cache_inspector.cli.common import (
     EXIT_FINDINGS,
@@ -21,6 +21,8 @@ from uv_cache_inspector.core.errors import InspectorError
 
 if TYPE_CHECKING:
     from uv_cache_inspector.cli.common import Subparsers
+    from uv_cache_inspector.core.diagnosis.explain import Explanation, Failure
+    from uv_cache_inspector.core.model import Finding
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -52,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
     root = os.path.realpath(ctx.location.path)
     cache_present = os.path.isdir(root)
     try:
-        root_owner: Any = Owner.from_stat(os.stat(root)) if cache_present else None
+        root_owner: Owner | None = Owner.from_stat(os.stat(root)) if cache_present else None
     except OSError:
         root_owner = None
     user = resolve_user(root_owner, getattr(args, "owner", None))
@@ -72,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
         notices.append(
             f"no uv cache at {display_path(root)}: the message is explained from its text alone"
         )
-    related: list[Any] = []
+    related: list[Finding] = []
     if cache_present and failures:
         try:
             diag, _ = run_diagnosis(args, deep=False, stream_human=False)
@@ -123,7 +125,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_explanations(
-    failures: list[Any], explained: list[Any], related: list[Any], notices: list[str]
+    failures: list[Failure],
+    explained: list[Explanation],
+    related: list[Finding],
+    notices: list[str],
 ) -> None:
     from uv_cache_inspector.core.diagnosis.explain import escape
 
@@ -166,5 +171,5 @@ def _print_explanations(
         print(f"... and {len(failures) - len(explained)} more failures, not explained")
     if related:
         print("What uvci doctor sees in this cache:")
-        for f in related:
-            print_finding(f)
+        for finding in related:
+            print_finding(finding)

@@ -58,6 +58,7 @@ class _Version(argparse.Action):
     """`--version`: the version and which walker scans (compiled, or the Python fallback and
     why), on one line, as bug reports need it (argparse's own action would wrap it)."""
 
+    # kwargs: what argparse passes to every action, handed on as they are.
     def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
         super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
 

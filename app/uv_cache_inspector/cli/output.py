@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, TextIO, TypeVar
 from uv_cache_inspector.core.errors import CancelledError
 
 if TYPE_CHECKING:
-    from uv_cache_inspector.core.model import Progress
+    from uv_cache_inspector.core.actions.apply import ActionResult
+    from uv_cache_inspector.core.actions.plan import Action, Plan
+    from uv_cache_inspector.core.model import Finding, Progress
 
 T = TypeVar("T")
 
@@ -56,7 +58,7 @@ class ProgressLine:
             self.shown = False
 
 
-def drive(gen: Generator[Any, None, T], progress: ProgressLine | None = None) -> T:
+def drive(gen: Generator[Progress, None, T], progress: ProgressLine | None = None) -> T:
     """Run a core generator to the end, showing its Progress; Ctrl+C cancels cleanly.
 
     Without cyclic garbage collection meanwhile, as the app's inspections run (main_window.py:
@@ -89,7 +91,7 @@ def drive(gen: Generator[Any, None, T], progress: ProgressLine | None = None) ->
 # -- JSON and the streams --------------------------------------------------------------------
 
 
-def emit_json(data: Any) -> None:
+def emit_json(data: object) -> None:
     """One JSON document: indented for a person at a terminal, compact for a program (the
     indenting encoder is pure Python and several times slower on a large cache)."""
     import json
@@ -107,7 +109,7 @@ def emit_json(data: Any) -> None:
     sys.stdout.write(text + "\n")
 
 
-def _printable(data: Any) -> Any:
+def _printable(data: object) -> object:
     from uv_cache_inspector.core.model import display_path
 
     if isinstance(data, str):
@@ -150,7 +152,7 @@ class _TerminalSafe:
         self._stream.write(terminal_safe(text, keep_cr=self._keep_cr))
         return len(text)
 
-    def __getattr__(self, name: str) -> Any:
+    def __getattr__(self, name: str) -> Any:  # whatever the wrapped stream has (flush, fileno...)
         return getattr(self._stream, name)
 
 
@@ -177,7 +179,7 @@ def safe_streams() -> None:
 _LABEL = {"error": "ERROR", "warning": "WARN ", "info": "INFO "}
 
 
-def print_finding(f: Any, stream: TextIO | None = None) -> None:
+def print_finding(f: Finding, stream: TextIO | None = None) -> None:
     from uv_cache_inspector.core import fmt
 
     out = stream or sys.stdout
@@ -189,11 +191,11 @@ def print_finding(f: Any, stream: TextIO | None = None) -> None:
     out.flush()
 
 
-def print_plan(plan: Any, verbose: bool) -> None:
+def print_plan(plan: Plan, verbose: bool) -> None:
     from uv_cache_inspector.core import fmt
 
     root = plan.root
-    by_cat: dict[str, list[Any]] = {}
+    by_cat: dict[str, list[Action]] = {}
     for a in plan.ordered():
         by_cat.setdefault(a.category, []).append(a)
     print(f"Plan for {fmt.user_path(root)} ({plan.kind}):")
@@ -222,10 +224,10 @@ def print_plan(plan: Any, verbose: bool) -> None:
 
 
 def result_json(
-    plan: Any, results: list[Any], *, dry_run: bool, extra: dict[str, Any]
-) -> dict[str, Any]:
+    plan: Plan, results: Sequence[ActionResult], *, dry_run: bool, extra: dict[str, object]
+) -> dict[str, object]:
     """The contract's repair/prune JSON: the plan, or (applied) each action's outcome."""
-    data: dict[str, Any] = plan.to_json()
+    data: dict[str, object] = plan.to_json()
     if not dry_run:
         data["dry_run"] = False
         data["actions"] = [r.to_json() for r in results]
@@ -235,7 +237,7 @@ def result_json(
 
 
 def report_results(
-    results: list[Any],
+    results: Sequence[ActionResult],
     journal: str | None,
     kept: Sequence[str] = (),
     journal_error: str | None = None,

@@ -4,10 +4,16 @@ applying a plan, and the privileged part done elsewhere."""
 from __future__ import annotations
 
 import argparse
-from typing import Any
+from typing import TYPE_CHECKING
 
 from uv_cache_inspector.cli.output import ProgressLine, drive
 from uv_cache_inspector.core.errors import UsageError
+
+if TYPE_CHECKING:
+    from uv_cache_inspector.core.actions.apply import ActionResult, ApplyResult
+    from uv_cache_inspector.core.actions.inuse import Guard
+    from uv_cache_inspector.core.actions.plan import Action, Plan
+    from uv_cache_inspector.core.platform.access import UvUser
 
 
 def apply_options(p: argparse.ArgumentParser) -> None:
@@ -30,8 +36,11 @@ def apply_options(p: argparse.ArgumentParser) -> None:
 
 
 def apply_plan(
-    plan: Any, args: argparse.Namespace, only: set[str] | None = None, guard: Any = None
-) -> Any:
+    plan: Plan,
+    args: argparse.Namespace,
+    only: set[str] | None = None,
+    guard: Guard | None = None,
+) -> ApplyResult:
     from uv_cache_inspector.core.actions.apply import apply
 
     return drive(
@@ -47,8 +56,12 @@ def apply_plan(
 
 
 def elevated(
-    plan: Any, privileged: list[Any], user: Any, args: argparse.Namespace, extra: dict[str, Any]
-) -> list[Any]:
+    plan: Plan,
+    privileged: list[Action],
+    user: UvUser,
+    args: argparse.Namespace,
+    extra: dict[str, object],
+) -> list[ActionResult]:
     """Run the privileged part through pkexec/sudo/UAC/osascript, or say what to paste."""
     from uv_cache_inspector.core import operations as ops
     from uv_cache_inspector.core.actions import elevate
@@ -82,7 +95,7 @@ def elevated(
     )
 
 
-def load_plan(path: str) -> Any:
+def load_plan(path: str) -> Plan:
     from uv_cache_inspector.core.actions.plan import Plan
 
     try:
@@ -94,7 +107,7 @@ def load_plan(path: str) -> Any:
         raise UsageError(f"--plan {path}: not a plan file") from None
 
 
-def current_user() -> Any:
+def current_user() -> UvUser:
     from uv_cache_inspector.core.platform.access import resolve_user
 
     return resolve_user(None)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uv_cache_inspector.cli.common import EXIT_FINDINGS, EXIT_OK, add_command, cache_context
 from uv_cache_inspector.cli.output import (
@@ -26,6 +26,9 @@ from uv_cache_inspector.core.errors import UsageError
 
 if TYPE_CHECKING:
     from uv_cache_inspector.cli.common import Subparsers
+    from uv_cache_inspector.core.actions.plan import Plan
+    from uv_cache_inspector.core.cache.context import CacheContext
+    from uv_cache_inspector.core.model import Snapshot
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -129,7 +132,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     result = apply_plan(plan, args, only=mine, guard=guard)
     results = list(result.results)
-    extra: dict[str, Any] = {"journal": result.journal, "while_in_use": result.while_in_use}
+    extra: dict[str, object] = {"journal": result.journal, "while_in_use": result.while_in_use}
     if privileged:
         me = current_user()
         results += elevated(plan, privileged, me, args, extra)
@@ -148,7 +151,7 @@ PRUNE_SIZES = (
 )
 
 
-def _fresh_prune(snap: Any, ctx: Any, args: argparse.Namespace) -> Any:
+def _fresh_prune(snap: Snapshot, ctx: CacheContext, args: argparse.Namespace) -> Plan:
     """What this process would plan itself for the saved plan's request (a Delete of chosen
     rows, or a prune with the saved options)."""
     from uv_cache_inspector.core import operations as ops

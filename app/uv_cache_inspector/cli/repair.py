@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uv_cache_inspector.cli.common import (
     EXIT_FINDINGS,
@@ -107,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
         return EXIT_OK
     result = apply_plan(plan, args, only=mine, guard=guard)
     results = list(result.results)
-    extra: dict[str, Any] = {"journal": result.journal, "while_in_use": result.while_in_use}
+    extra: dict[str, object] = {"journal": result.journal, "while_in_use": result.while_in_use}
     if privileged:
         results += elevated(plan, privileged, user, args, extra)
     if args.json:

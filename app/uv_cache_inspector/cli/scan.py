@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uv_cache_inspector.cli.common import EXIT_OK, add_command, cache_context
 from uv_cache_inspector.cli.output import ProgressLine, drive, emit_json
 
 if TYPE_CHECKING:
     from uv_cache_inspector.cli.common import Subparsers
+    from uv_cache_inspector.core.cache.context import CacheContext
+    from uv_cache_inspector.core.cache.workers import ThreadPool, WorkerPool
+    from uv_cache_inspector.core.model import Archive, Snapshot
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -20,7 +23,7 @@ def add_parser(subparsers: Subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _early_pool(cache_dir: str | None, workers: int | None) -> Any:
+def _early_pool(cache_dir: str | None, workers: int | None) -> WorkerPool | ThreadPool | None:
     """Start the scan's walker processes before anything else, when the cache is big enough to
     want them: their interpreters start while this one imports the rest of the inspector."""
     from uv_cache_inspector.core.cache.workers import (
@@ -83,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_scan(snap: Any, ctx: Any, top: int) -> None:
+def _print_scan(snap: Snapshot, ctx: CacheContext, top: int) -> None:
     from uv_cache_inspector.core import fmt
     from uv_cache_inspector.core.model import display_path
 
@@ -107,7 +110,7 @@ def _print_scan(snap: Any, ctx: Any, top: int) -> None:
     if rows:
         print(fmt.table(rows, ["bucket", "status", "size", "files", "note"], right={2, 3}))
         print()
-    by_pkg: dict[str, list[Any]] = {}
+    by_pkg: dict[str, list[Archive]] = {}
     for a in snap.archives:
         by_pkg.setdefault(a.package or f"({a.kind.value})", []).append(a)
     pkg_rows = sorted(by_pkg.items(), key=lambda kv: -sum(a.bytes for a in kv[1]))

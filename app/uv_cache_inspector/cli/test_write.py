@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uv_cache_inspector.cli.common import EXIT_FINDINGS, EXIT_OK, add_command, cache_context
 from uv_cache_inspector.cli.output import emit_json
@@ -12,6 +12,7 @@ from uv_cache_inspector.core.errors import UsageError
 
 if TYPE_CHECKING:
     from uv_cache_inspector.cli.common import Subparsers
+    from uv_cache_inspector.core.model import TraceStep
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -41,7 +42,7 @@ def add_parser(subparsers: Subparsers) -> None:
     p.set_defaults(func=run)
 
 
-def _print_step(s: Any) -> None:
+def _print_step(s: TraceStep) -> None:
     status = "skip" if s.skipped else ("ok  " if s.ok else "FAIL")
     text = s.error if not s.ok and s.error else (s.note or "")
     first, *rest = (text or "").splitlines() or [""]
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
     ctx = cache_context(args)
     root = ctx.location.path
-    steps: list[Any] = []
+    steps: list[TraceStep] = []
     show = _print_step
     quiet = args.json
     other = probe.runs_as_someone_else(root, args.owner)
@@ -117,7 +118,7 @@ def run(args: argparse.Namespace) -> int:
     return _test_write_done(args, root, steps, ok)
 
 
-def _test_write_done(args: argparse.Namespace, root: str, steps: list[Any], ok: bool) -> int:
+def _test_write_done(args: argparse.Namespace, root: str, steps: list[TraceStep], ok: bool) -> int:
     if args.json:
         emit_json({"ok": ok, "cache_dir": root, "steps": [s.to_json() for s in steps]})
     else:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import argparse
 import os
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uv_cache_inspector.cli.common import (
     EXIT_FINDINGS,
@@ -26,7 +26,10 @@ from uv_cache_inspector.cli.plans import apply_options, apply_plan
 from uv_cache_inspector.core.errors import UsageError
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
+
     from uv_cache_inspector.cli.common import Subparsers
+    from uv_cache_inspector.core.diagnosis.verify import ModifiedArchive, VerifyReport
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -138,7 +141,7 @@ def run(args: argparse.Namespace) -> int:
     return code
 
 
-def _print_reinstall(modified: Any, lead: str) -> None:
+def _print_reinstall(modified: Sequence[ModifiedArchive], lead: str) -> None:
     from uv_cache_inspector.core.diagnosis.verify import reinstall_commands
 
     print(
@@ -149,7 +152,7 @@ def _print_reinstall(modified: Any, lead: str) -> None:
         print(f"  {cmd}")
 
 
-def _print_verify(report: Any) -> None:
+def _print_verify(report: VerifyReport) -> None:
     from uv_cache_inspector.core import fmt
 
     root = report.root

@@ -6,12 +6,13 @@ import argparse
 import os
 import sys
 import time
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from uv_cache_inspector.cli.common import EXIT_OK, add_command, cache_context
 
 if TYPE_CHECKING:
     from uv_cache_inspector.cli.common import Subparsers
+    from uv_cache_inspector.core.watch import WatchEvent
 
 
 def add_parser(subparsers: Subparsers) -> None:
@@ -35,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
     out_lock = threading.Lock()
     import json
 
-    def show(batch: list[Any]) -> None:
+    def show(batch: list[WatchEvent]) -> None:
         with out_lock:
             for ev in batch:
                 if args.json:
