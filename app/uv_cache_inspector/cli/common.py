@@ -100,13 +100,15 @@ def diagnosis_options(p: argparse.ArgumentParser) -> None:
 
 
 def run_diagnosis(
-    args: argparse.Namespace, *, deep: bool, stream_human: bool
-) -> tuple[Diagnosis, CacheContext]:
-    """Run the diagnosis; print findings as they arrive when asked to (human output)."""
+    args: argparse.Namespace, ctx: CacheContext, *, deep: bool, stream_human: bool
+) -> Diagnosis:
+    """Run the diagnosis; print findings as they arrive when asked to (human output).
+
+    On the command's own context: the cache it located and the uv binaries it is finding are
+    handed to the diagnosis, which would otherwise look for both again."""
     from uv_cache_inspector.core.diagnosis.engine import diagnose
     from uv_cache_inspector.core.model import CancelToken, Progress
 
-    ctx = cache_context(args)
     if stream_human:
         from uv_cache_inspector.core import fmt
 
@@ -132,7 +134,8 @@ def run_diagnosis(
             try:
                 item = next(gen)
             except StopIteration as stop:
-                return stop.value, ctx
+                diag: Diagnosis = stop.value
+                return diag
             if isinstance(item, Progress):
                 progress(item)
                 continue

@@ -9,6 +9,7 @@ from uv_cache_inspector.cli.common import (
     EXIT_FINDINGS,
     EXIT_OK,
     add_command,
+    cache_context,
     diagnosis_options,
     findings_json,
     run_diagnosis,
@@ -48,7 +49,8 @@ def _summary(findings: list[Finding]) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    diag, ctx = run_diagnosis(args, deep=not args.quick, stream_human=not args.json)
+    ctx = cache_context(args)
+    diag = run_diagnosis(args, ctx, deep=not args.quick, stream_human=not args.json)
     if args.json:
         emit_json(findings_json(diag, ctx))
     elif not diag.findings:

@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     related: list[Finding] = []
     if cache_present and failures:
         try:
-            diag, _ = run_diagnosis(args, deep=False, stream_human=False)
+            diag = run_diagnosis(args, ctx, deep=False, stream_human=False)
         except InspectorError:
             diag = None
         if diag is not None:

@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
     situation = ops.lock_situation(real)
     if args.yes and saved_plan is None:
         ops.check_may_act(situation, args.while_in_use, args.force)
-    diag, _ = run_diagnosis(args, deep=True, stream_human=False)
+    diag = run_diagnosis(args, ctx, deep=True, stream_human=False)
     user = diag.user
     if args.owner and not has_account(user.uid) and not args.force:
         raise UsageError(

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from uv_cache_inspector.cli.common import (
     EXIT_OK,
     add_command,
+    cache_context,
     diagnosis_options,
     findings_json,
     run_diagnosis,
@@ -28,7 +29,8 @@ def add_parser(subparsers: Subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from uv_cache_inspector.core.diagnosis.report import markdown
 
-    diag, ctx = run_diagnosis(args, deep=True, stream_human=False)
+    ctx = cache_context(args)
+    diag = run_diagnosis(args, ctx, deep=True, stream_human=False)
     text = markdown(diag)
     if args.json:
         emit_json({**findings_json(diag, ctx), "markdown": text})
