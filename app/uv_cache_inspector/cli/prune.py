@@ -109,7 +109,8 @@ def run(args: argparse.Namespace) -> int:
         ProgressLine(),
     )
     if args.plan:  # the privileged helper: only what a fresh plan of its own also wants
-        plan, guard = elevate.intersect(load_plan(args.plan), _fresh_prune(snap, ctx, args)), None
+        saved = load_plan(args.plan)
+        plan, guard = elevate.intersect(saved, _fresh_prune(snap, ctx, saved, args)), None
     else:
         plan, guard = ops.prune(snap, ctx.bucket_set(), options, None if args.force else situation)
     notice = situation.notice() if guard is not None else None
@@ -151,12 +152,11 @@ PRUNE_SIZES = (
 )
 
 
-def _fresh_prune(snap: Snapshot, ctx: CacheContext, args: argparse.Namespace) -> Plan:
+def _fresh_prune(snap: Snapshot, ctx: CacheContext, saved: Plan, args: argparse.Namespace) -> Plan:
     """What this process would plan itself for the saved plan's request (a Delete of chosen
     rows, or a prune with the saved options)."""
     from uv_cache_inspector.core import operations as ops
 
-    saved = load_plan(args.plan)
     chosen = saved.policy.get("delete")
     if isinstance(chosen, list):
         return ops.delete(snap, [str(p) for p in chosen])[0]

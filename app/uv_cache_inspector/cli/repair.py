@@ -13,7 +13,7 @@ from uv_cache_inspector.cli.common import (
     run_diagnosis,
 )
 from uv_cache_inspector.cli.output import emit_json, print_plan, report_results, result_json
-from uv_cache_inspector.cli.plans import apply_options, apply_plan, elevated
+from uv_cache_inspector.cli.plans import apply_options, apply_plan, elevated, load_plan
 from uv_cache_inspector.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -44,20 +44,11 @@ def run(args: argparse.Namespace) -> int:
     from uv_cache_inspector.core import operations as ops
     from uv_cache_inspector.core.actions import elevate
     from uv_cache_inspector.core.actions.apply import check_target
-    from uv_cache_inspector.core.actions.plan import Plan
     from uv_cache_inspector.core.platform.access import has_account
 
     ctx = cache_context(args)
     real = check_target(ctx.location.path)
-    saved_plan = None
-    if args.plan:
-        try:
-            with open(args.plan, encoding="utf-8") as fh:
-                saved_plan = Plan.load(fh.read())
-        except OSError as exc:
-            raise UsageError(f"--plan {args.plan}: {exc.strerror}") from None
-        except UnicodeDecodeError:
-            raise UsageError(f"--plan {args.plan}: not a plan file") from None
+    saved_plan = load_plan(args.plan) if args.plan else None
     situation = ops.lock_situation(real)
     if args.yes and saved_plan is None:
         ops.check_may_act(situation, args.while_in_use, args.force)
