@@ -52,7 +52,6 @@ def run(args: argparse.Namespace) -> int:
     # Ctrl+C and SIGTERM end the watch with exit 0, from the first instant "ready" can be seen:
     # the handlers are in place before the watcher starts (they only set an event).
     import signal
-    import threading
 
     stop = threading.Event()
     previous = {}
