@@ -18,7 +18,7 @@ from tests.cli.helpers import uvci
 from tests.harness.dists import module_files, wheel_bytes
 from tests.harness.index import PackageIndex
 from tests.harness.uvcache import UvRun, make_cache, tree_state
-from uv_cache_inspector.cli import drive
+from uv_cache_inspector.cli.output import drive
 from uv_cache_inspector.core.cache import record
 from uv_cache_inspector.core.diagnosis.verify import load_summary, state_files, verify
 from uv_cache_inspector.core.errors import CancelledError

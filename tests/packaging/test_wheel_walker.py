@@ -13,7 +13,7 @@ import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SO = "uv_cache_inspector/core/_walker" + sysconfig.get_config_var("EXT_SUFFIX")
+SO = "uv_cache_inspector/core/cache/_walker" + sysconfig.get_config_var("EXT_SUFFIX")
 
 
 def _build(dest: Path, *, source: Path = ROOT, target: str = "wheel", **env: str) -> Path:
