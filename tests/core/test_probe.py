@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -109,6 +110,27 @@ def test_as_root_it_runs_as_the_user_uv_runs_as(nobody_cache):
     # Given back to nobody, the same run passes: the child really is nobody, not a simulation.
     os.chown(nobody_cache / "archive-v0", 65534, 65534)
     assert uvci("test-write", "--cache-dir", str(nobody_cache)).returncode == 0
+
+
+def test_as_root_with_a_uv_the_user_cannot_run(nobody_cache, uv_bin, world_tmp):
+    """`sudo uvci test-write --with-uv` where the uv found is root's (under a 0700 folder): the
+    child, running as the cache's owner, cannot start it. That is a failed step, never a pass
+    (it used to end with the replay's steps only and 'Every step passed')."""
+    private = world_tmp / "root-only"
+    private.mkdir(mode=0o700)
+    own_uv = private / "uv"
+    own_uv.write_bytes(Path(uv_bin).read_bytes())
+    own_uv.chmod(0o755)
+    proc = uvci(
+        "test-write", "--json", "--with-uv", "--uv", str(own_uv), "--cache-dir", str(nobody_cache)
+    )
+    assert proc.returncode == 1, proc.stderr
+    data = json.loads(proc.stdout)
+    assert data["ok"] is False
+    failed = [s for s in data["steps"] if not s["ok"]]
+    assert [s["step"] for s in failed] == ["venv"]
+    assert "Permission denied" in failed[0]["error"] and str(own_uv) in failed[0]["error"]
+    assert "nobody (uid 65534) cannot run this uv" in failed[0]["explanation"]
 
 
 def test_with_uv_shows_uvs_own_failure(nobody_cache, unprivileged):

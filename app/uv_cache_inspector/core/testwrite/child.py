@@ -49,6 +49,9 @@ def main(argv: Sequence[str] = ()) -> int:
     except InspectorError as exc:
         print(str(exc), file=sys.stderr)
         return exc.exit_code
+    except OSError as exc:  # the parent turns this line into a failed step
+        print(f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return 1
     except KeyboardInterrupt:  # the parent's SIGINT: replay has cleaned up on its way out
         return 130
     return 0

@@ -141,4 +141,10 @@ def as_user(
             f"The test-write could not run {how}: {last}. Run it as that user: "
             f"`sudo -u {user.name} uvci test-write`."
         )
+    if proc.returncode != 0:
+        # The child stopped before its last step: never report the steps it did as the whole.
+        last = (err.strip().splitlines() or [f"exit status {proc.returncode}"])[-1]
+        step = TraceStep("child", ok=False, error=f"the test-write {how} stopped: {last}")
+        steps.append(step)
+        yield step
     return ProbeResult(all(s.ok for s in steps), steps, [])

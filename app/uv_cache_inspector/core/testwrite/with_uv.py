@@ -190,15 +190,33 @@ class _UvRun:
         cmd = [self.uv, "venv", "--no-cache", venv]
         if self.python:
             cmd[2:2] = ["--python", self.python]
-        proc = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            env=self.run_env(),
-            timeout=120,
-            check=False,
-            creationflags=NO_WINDOW,
-        )
+        try:
+            proc = subprocess.run(
+                cmd,
+                capture_output=True,
+                text=True,
+                env=self.run_env(),
+                timeout=120,
+                check=False,
+                creationflags=NO_WINDOW,
+            )
+        except OSError as exc:  # this user may not run that uv (one under /root, as root's)
+            s = TraceStep(
+                "venv",
+                ok=False,
+                path=self.uv,
+                errno=exc.errno,
+                start_ms=(t0 - self.t_begin) * 1000,
+                duration_ms=(time.perf_counter() - t0) * 1000,
+                error=f"could not run {self.uv}: {exc.strerror or exc}",
+                explanation=(
+                    f"{self.user.name} (uid {self.user.uid}) cannot run this uv; give one that "
+                    "user can run (--uv PATH)"
+                ),
+            )
+            self.steps.append(s)
+            yield s
+            return
         s = TraceStep(
             "venv",
             ok=proc.returncode == 0,
