@@ -16,6 +16,16 @@ if TYPE_CHECKING:
     from uv_cache_inspector.core.platform.access import UvUser
 
 
+def privileged_options(p: argparse.ArgumentParser) -> None:
+    """What repair and prune take for the part only an administrator may do."""
+    p.add_argument("--plan", metavar="FILE", help=argparse.SUPPRESS)  # the privileged helper
+    p.add_argument(
+        "--no-elevate",
+        action="store_true",
+        help="never ask for administrator rights; print the command instead",
+    )
+
+
 def apply_options(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--dry-run", action="store_true", help="only show the plan (default)")

@@ -21,6 +21,7 @@ from uv_cache_inspector.cli.plans import (
     current_user,
     elevated,
     load_plan,
+    privileged_options,
 )
 from uv_cache_inspector.core.errors import UsageError
 
@@ -64,12 +65,7 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="PATH",
         help="an environment to protect (symlink link mode); repeatable",
     )
-    p.add_argument("--plan", metavar="FILE", help=argparse.SUPPRESS)  # the privileged helper
-    p.add_argument(
-        "--no-elevate",
-        action="store_true",
-        help="never ask for administrator rights; print the command instead",
-    )
+    privileged_options(p)
     p.set_defaults(func=run)
 
 

@@ -13,7 +13,13 @@ from uv_cache_inspector.cli.common import (
     run_diagnosis,
 )
 from uv_cache_inspector.cli.output import emit_json, print_plan, report_results, result_json
-from uv_cache_inspector.cli.plans import apply_options, apply_plan, elevated, load_plan
+from uv_cache_inspector.cli.plans import (
+    apply_options,
+    apply_plan,
+    elevated,
+    load_plan,
+    privileged_options,
+)
 from uv_cache_inspector.core.errors import UsageError
 
 if TYPE_CHECKING:
@@ -31,12 +37,7 @@ def add_parser(subparsers: Subparsers) -> None:
         metavar="SECONDS",
         help="how old an unused .tmp* directory must be to be removed",
     )
-    p.add_argument("--plan", metavar="FILE", help=argparse.SUPPRESS)  # the privileged helper
-    p.add_argument(
-        "--no-elevate",
-        action="store_true",
-        help="never ask for administrator rights; print the command instead",
-    )
+    privileged_options(p)
     p.set_defaults(func=run, venv=None)
 
 
