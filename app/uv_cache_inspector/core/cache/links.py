@@ -14,7 +14,6 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-ARCHIVE_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16}$|^[A-Za-z0-9_-]{21}$")
 WINDOWS_LINK_RE = re.compile(r"^archive-v(\d+)[/\\](.+)$")
 MAX_SIDE_FILE = 64 * 1024 * 1024  # refuse to read anything larger as a side file
 
@@ -46,11 +45,6 @@ class LinkTarget:
     archive_id: str | None
     absolute: bool
     raw: str
-
-
-def is_archive_id(name: str) -> bool:
-    """16-char uv-fastid (>=0.11.9) or 21-char nanoid (<=0.11.8), alphabet _-0-9a-zA-Z."""
-    return bool(ARCHIVE_ID_RE.match(name))
 
 
 def parse_symlink_target(raw: str) -> LinkTarget:
