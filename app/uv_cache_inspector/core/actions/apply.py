@@ -1,12 +1,14 @@
 """Execute a plan, and never lose what should stay.
 
-Guarantees (each covered by tests/core/test_apply.py and the adversarial suite):
+Guarantees (each a test: tests/core/test_plan_apply.py and tests/e2e/, listed in the README's
+Safety table):
 
-- Only a uv cache: a directory with uv's CACHEDIR.TAG signature or uv buckets; never the
-  filesystem root, a home directory or a system directory, whatever path was typed.
-- Only while uv is not running: uv's exclusive cache lock is taken without waiting (§5); if uv
-  holds it, nothing is done and the holders are named (exit 3). `force` is the user's explicit
-  override. A cache without `.lock` (no uv >= 0.8.19 ever ran) is refused while any uv runs.
+- Only a uv cache: a directory with uv's evidence (cache/layout.py, `not_a_cache_reason`); never
+  the filesystem root, a home directory or a system directory, whatever path was typed.
+- Only while uv is not running: uv's exclusive cache lock is taken without waiting
+  (docs/uv-cache-format.md §5); if uv holds it, nothing is done and the holders are named (exit
+  3). `force` is the user's explicit override. A cache without `.lock` (no uv >= 0.8.19 ever
+  ran) is refused while any uv runs.
 - Only inside the root, never through a symlink: every path is reached from a file descriptor
   of the root, one component at a time with O_NOFOLLOW; the target is checked again (same type,
   inode, device) the moment its action runs; a link is removed as a link, wherever it points;
@@ -245,7 +247,8 @@ def _tmp_name(root_fd: int) -> str:
 
 
 def _ensure_rwx(pfd: int, name: str) -> None:
-    """Give ourselves u+rwx on a directory we must empty (uv's clean does the same, §6)."""
+    """Give ourselves u+rwx on a directory we must empty (uv's clean does the same,
+    docs/uv-cache-format.md §6)."""
     if _PATH and os.path.isdir("/proc/self/fd"):
         fd = os.open(name, _PATH | _NOFOLLOW | os.O_CLOEXEC, dir_fd=pfd)
         try:

@@ -142,7 +142,8 @@ class Assembler:
         stale_refs: dict[str, list[str]] = {}
         env_refs: dict[str, list[str]] = {}
         for e in link_walk.entries:
-            # uv counts symlinks on Unix and link files on Windows, nothing else (§6).
+            # uv counts symlinks on Unix and link files on Windows, nothing else
+            # (docs/uv-cache-format.md §6).
             if e.state is not LinkState.OK or e.archive_id is None:
                 continue
             if not snap.counts_link(e.link_kind):
